@@ -1,0 +1,38 @@
+# Two commands do all the set-up on a machine with only python3:
+#   make run    the backend and its sandboxes on embedded defaults (or real services when their URLs are set)
+#   make test   the whole suite on real PostgreSQL and Redis (started on the fly when their URLs are unset)
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint typecheck bench bench-catalog clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) scripts/run.py
+
+test: install
+	$(PY) scripts/testservices.py -- $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+typecheck: install
+	$(VENV)/bin/mypy kiosk_project catalog orders payments kds_bridge
+
+bench: install
+	$(PY) scripts/testservices.py -- $(PY) -m bench.run
+
+bench-catalog: install
+	$(PY) scripts/testservices.py -- $(PY) -m bench.catalog
+
+clean:
+	rm -rf $(VENV) db.sqlite3 .run .pytest_cache .ruff_cache .mypy_cache

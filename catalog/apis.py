@@ -1,0 +1,120 @@
+"""The menu API and Rista's menu webhook.
+
+The GET path is the hottest in the system (every kiosk screen, every few
+seconds): it sends cached bytes as they are, with a strong ETag, and never
+touches a serializer or JSON.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.services import catalog_get, catalog_refresh_many
+from kiosk_project.core import metrics
+from kiosk_project.core.errors import ApplicationError, NotFound, UpstreamError
+
+log = logging.getLogger(__name__)
+
+
+class WebhookUnauthorized(ApplicationError):
+    status_code = 401
+    code = "WEBHOOK_UNAUTHORIZED"
+    message = "Missing or wrong webhook secret."
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+
+
+def _channel(request: Request) -> str:
+    channel = request.query_params.get("channel") or settings.KIOSK_DEFAULT_CHANNEL
+    if channel not in settings.KIOSK_CHANNELS:
+        # Only configured channels: a stranger must not make us call Rista with arbitrary names.
+        raise NotFound("Unknown channel.", code="CHANNEL_NOT_FOUND",
+                       details={"channel": channel[:64], "channels": settings.KIOSK_CHANNELS})
+    return channel
+
+
+class CatalogApi(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+
+    def get_authenticators(self) -> list[Any]:
+        if settings.CATALOG_REQUIRE_KIOSK_KEY:
+            from kiosk_project.core.kiosk_auth import KioskKeyAuthentication
+
+            return [KioskKeyAuthentication()]
+        return []
+
+    def get_permissions(self) -> list[Any]:
+        if settings.CATALOG_REQUIRE_KIOSK_KEY:
+            from kiosk_project.core.kiosk_auth import IsKiosk
+
+            return [IsKiosk()]
+        return []
+
+    @extend_schema(
+        summary="The restaurant's menu (Rista catalog document)",
+        parameters=[OpenApiParameter("channel", str, description="Rista price channel; default from settings")],
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="Rista catalog, plus soldOutSkuCodes"),
+                   304: OpenApiResponse(description="Not modified (If-None-Match)"),
+                   503: OpenApiResponse(description="CATALOG_UNAVAILABLE")},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        entry = catalog_get(branch=settings.KIOSK_BRANCH_CODE, channel=_channel(request))
+        if _etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), entry.etag):
+            response = HttpResponse(status=304)
+        else:
+            response = HttpResponse(entry.body, content_type="application/json")
+        response["ETag"] = entry.etag
+        response["Cache-Control"] = "no-cache"  # kiosks may keep it, but must revalidate
+        response["X-Catalog-Source"] = entry.source
+        response["X-Catalog-Age"] = str(int(entry.age))
+        if entry.stale:
+            response["X-Catalog-Stale"] = "true"
+        return response
+
+
+class CatalogRefreshApi(APIView):
+    """Rista's menu webhook (`menu.sync`, `menu.item_stock_status_change`, or an empty body)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+
+    @extend_schema(summary="Rista menu webhook: refresh the cached menu", request=OpenApiTypes.OBJECT,
+                   responses={200: OpenApiTypes.OBJECT, 401: OpenApiTypes.OBJECT, 502: OpenApiTypes.OBJECT})
+    def post(self, request: Request) -> Response:
+        given = request.META.get("HTTP_X_RISTA_SECRET", "")
+        if not hmac.compare_digest(given.encode(), settings.RISTA_WEBHOOK_SECRET.encode()):
+            metrics.incr("webhook.rista_menu.unauthorized")
+            log.warning("rejected menu webhook: bad secret", extra={"remote": request.META.get("REMOTE_ADDR")})
+            raise WebhookUnauthorized()
+        body = request.data if isinstance(request.data, dict) else {}
+        context = body.get("context") if isinstance(body.get("context"), dict) else {}
+        branch = settings.KIOSK_BRANCH_CODE
+        if context.get("branchCode") and context["branchCode"] != branch:
+            log.info("menu webhook for another branch ignored", extra={"for_branch": context["branchCode"]})
+            return Response({"refreshed": {}, "ignored": "other branch"})
+        wanted = context.get("channelName")
+        channels = [wanted] if wanted in settings.KIOSK_CHANNELS else list(settings.KIOSK_CHANNELS)
+        results = catalog_refresh_many(branch=branch, channels=channels)
+        log.info("menu webhook handled", extra={"type": body.get("type"), "results": results})
+        failed = {c: r for c, r in results.items() if not r.startswith("ok")}
+        if failed:
+            raise UpstreamError("Refresh failed; the previous menu stays in place.", code="REFRESH_FAILED",
+                                details={"results": results})
+        return Response({"refreshed": results})

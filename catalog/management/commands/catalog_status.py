@@ -1,0 +1,37 @@
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from catalog import store
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s"
+
+
+class Command(BaseCommand):
+    help = "Per channel: cached or not, age, ETag, item count, snapshot age."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        branch = settings.KIOSK_BRANCH_CODE
+        header = f"{'channel':<16} {'cached':<7} {'age':<10} {'etag':<36} {'items':>5}  {'snapshot age':<12}"
+        self.stdout.write(header)
+        for channel in settings.KIOSK_CHANNELS:
+            try:
+                entry = store.cache_read(branch, channel)
+                cached = "yes" if entry else "no"
+            except store.CacheDown:
+                entry, cached = None, "DOWN"
+            snapshot = store.snapshot_read(branch, channel)
+            source = entry or snapshot
+            items = len(json.loads(source.body).get("items", [])) if source else 0
+            self.stdout.write(
+                f"{channel:<16} {cached:<7} {_age(entry.age if entry else None):<10} "
+                f"{(source.etag if source else '-'):<36} {items:>5}  "
+                f"{_age(snapshot.age if snapshot else None):<12}"
+            )

@@ -1,0 +1,254 @@
+"""The menu: served from cache, filled once however many ask, kept through outages.
+
+Reading (`catalog_get`):
+1. cache hit -> the cached bytes (and a refresh-ahead when they are getting old);
+2. miss -> single flight: one request takes a short lock and fetches from Rista,
+   the others poll the cache for at most CATALOG_FILL_WAIT seconds;
+3. Rista failing or Redis down -> the PostgreSQL snapshot, marked stale;
+4. nothing anywhere -> CatalogUnavailable (503). Every wait is bounded.
+
+Refreshing (`catalog_refresh`, from the Rista webhook, the command and beat)
+fetches, validates and then overwrites the cached copy in one SET, so no
+customer ever meets an empty cache because of a refresh, and a failed refresh
+leaves the previous copy in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+import time
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+from catalog import store
+from catalog.pricing import validate_catalog_document
+from catalog.rista import RistaRejected, RistaUnavailable, get_client
+from catalog.store import CachedCatalog, CacheDown
+from kiosk_project.core import metrics
+from kiosk_project.core.errors import ServiceUnavailable, UpstreamError
+
+log = logging.getLogger(__name__)
+
+_POLL_INTERVAL = 0.02
+_FAILURE_BACKOFF = 5  # seconds during which misses skip Rista after a failed fill
+
+
+class CatalogUnavailable(ServiceUnavailable):
+    code = "CATALOG_UNAVAILABLE"
+    message = "The menu is temporarily unavailable; please try again in a moment."
+
+
+class InvalidCatalog(UpstreamError):
+    code = "RISTA_INVALID_CATALOG"
+    message = "Rista returned something that is not a catalog."
+
+
+# --- reading ---------------------------------------------------------------------------------------
+def catalog_get(*, branch: str, channel: str) -> CachedCatalog:
+    try:
+        entry = store.cache_read(branch, channel)
+    except CacheDown:
+        metrics.incr("catalog.cache_down")
+        return _fallback(branch, channel, reason="cache down", fetch_if_empty=True)
+    if entry is not None:
+        if entry.age > settings.CATALOG_REFRESH_AFTER:
+            _refresh_ahead(branch, channel)
+        return entry
+    metrics.incr("catalog.cache_miss")
+    return _fill(branch, channel)
+
+
+def _fill(branch: str, channel: str) -> CachedCatalog:
+    """Single flight: exactly one fetch per key at a time; everyone else waits for its result."""
+    if _recently_failed(branch, channel):
+        return _fallback(branch, channel, reason="rista failing")
+    token = uuid.uuid4().hex
+    try:
+        leader = cache.add(store.lock_key(branch, channel), token, timeout=settings.CATALOG_FILL_LOCK_TTL)
+    except Exception:
+        return _fallback(branch, channel, reason="cache down", fetch_if_empty=True)
+    if leader:
+        try:
+            return catalog_refresh(branch=branch, channel=channel).as_source("origin")
+        except (UpstreamError, InvalidCatalog):
+            _mark_failed(branch, channel)
+            return _fallback(branch, channel, reason="rista failing")
+        finally:
+            _release(store.lock_key(branch, channel), token)
+    deadline = time.monotonic() + settings.CATALOG_FILL_WAIT
+    while time.monotonic() < deadline:
+        time.sleep(_POLL_INTERVAL)
+        try:
+            entry = store.cache_read(branch, channel)
+            if entry is not None:
+                return entry
+            if _recently_failed(branch, channel):
+                break
+        except CacheDown:
+            break
+    metrics.incr("catalog.fill_wait_timeout")
+    return _fallback(branch, channel, reason="fill wait timed out")
+
+
+def _fallback(branch: str, channel: str, *, reason: str, fetch_if_empty: bool = False) -> CachedCatalog:
+    snapshot = store.snapshot_read(branch, channel)
+    if snapshot is not None:
+        metrics.incr("catalog.served_snapshot")
+        log.warning("serving catalog snapshot", extra={"branch": branch, "channel": channel, "reason": reason,
+                                                       "snapshot_age_s": int(snapshot.age)})
+        return snapshot.as_source("snapshot", stale=True)
+    if fetch_if_empty:
+        # Redis is down and there is no snapshot yet: a direct fetch (one per process
+        # at a time) is the only way to show a menu at all.
+        with _direct_fetch_lock:
+            try:
+                return catalog_refresh(branch=branch, channel=channel).as_source("origin")
+            except (UpstreamError, InvalidCatalog):
+                pass
+    metrics.incr("catalog.unavailable")
+    log.error("no catalog to serve", extra={"branch": branch, "channel": channel, "reason": reason})
+    raise CatalogUnavailable(details={"branch": branch, "channel": channel})
+
+
+_direct_fetch_lock = threading.Lock()
+
+
+def _recently_failed(branch: str, channel: str) -> bool:
+    try:
+        return bool(cache.get(store.failure_key(branch, channel)))
+    except Exception:
+        return False
+
+
+def _mark_failed(branch: str, channel: str) -> None:
+    with contextlib.suppress(Exception):  # best effort: without it, misses just retry Rista sooner
+        cache.set(store.failure_key(branch, channel), 1, timeout=_FAILURE_BACKOFF)
+
+
+def _release(key: str, token: str) -> None:
+    # Only the holder deletes the lock (it may have expired and been taken by another).
+    with contextlib.suppress(Exception):  # an unreleased lock expires by itself
+        if cache.get(key) == token:
+            cache.delete(key)
+
+
+def _refresh_ahead(branch: str, channel: str) -> None:
+    """Refresh an ageing copy in the background, at most once per lock period."""
+    try:
+        if not cache.add(store.refresh_flag_key(branch, channel), 1, timeout=settings.CATALOG_FILL_LOCK_TTL):
+            return
+    except Exception:
+        return
+    if settings.CELERY_TASK_ALWAYS_EAGER:  # no worker: don't make this customer wait for Rista
+        threading.Thread(target=_refresh_quietly, args=(branch, channel), daemon=True).start()
+        return
+    from catalog.tasks import catalog_refresh_task
+
+    try:
+        catalog_refresh_task.delay(branch, channel)
+    except Exception:
+        log.warning("could not enqueue catalog refresh-ahead", exc_info=True)
+
+
+def _refresh_quietly(branch: str, channel: str) -> None:
+    try:
+        catalog_refresh(branch=branch, channel=channel)
+    except Exception:
+        log.warning("background catalog refresh failed", extra={"branch": branch, "channel": channel})
+    finally:
+        connection.close()  # this thread's own connection
+
+
+# --- refreshing ------------------------------------------------------------------------------------
+def catalog_refresh(*, branch: str, channel: str) -> CachedCatalog:
+    """Fetch from Rista, validate, then swap the cached copy and the snapshot.
+
+    Raises RistaUnavailable/RistaRejected/InvalidCatalog and leaves the old copy
+    untouched when anything is wrong.
+    """
+    client = get_client()
+    started = time.perf_counter()
+    raw = client.fetch_catalog(branch=branch, channel=channel)
+    try:
+        document = json.loads(raw)
+        validate_catalog_document(document)
+    except ValueError as exc:
+        metrics.incr("catalog.invalid_upstream")
+        log.error("Rista returned an invalid catalog; keeping the previous copy",
+                  extra={"branch": branch, "channel": channel, "problem": str(exc)[:200],
+                         "body_start": raw[:120].decode("utf-8", "replace")})
+        raise InvalidCatalog(details={"problem": str(exc)[:200]}) from exc
+    document["soldOutSkuCodes"] = _sold_out(client, branch, channel)
+    body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    entry = CachedCatalog(body=body, etag=store.make_etag(body), fetched_at=time.time(), source="origin")
+    store.cache_write(branch, channel, entry)
+    store.snapshot_write(branch, channel, entry, item_count=len(document["items"]))
+    metrics.incr("catalog.refreshed")
+    log.info("catalog refreshed", extra={"branch": branch, "channel": channel, "etag": entry.etag,
+                                          "items": len(document["items"]), "bytes": len(body),
+                                          "ms": round((time.perf_counter() - started) * 1000, 1)})
+    return entry
+
+
+def _sold_out(client: Any, branch: str, channel: str) -> list[str]:
+    try:
+        return client.fetch_sold_out(branch=branch)
+    except (RistaUnavailable, RistaRejected):
+        # Keep the last known sold-out list rather than silently re-opening items.
+        previous = store.snapshot_read(branch, channel)
+        if previous is not None:
+            return list(json.loads(previous.body).get("soldOutSkuCodes", []))
+        log.error("sold-out list unavailable; serving the catalog without it",
+                  extra={"branch": branch, "channel": channel})
+        return []
+
+
+def catalog_refresh_many(*, branch: str, channels: list[str]) -> dict[str, str]:
+    """Refresh several channels; returns channel -> "ok" or the error code."""
+    results: dict[str, str] = {}
+    for channel in channels:
+        try:
+            entry = catalog_refresh(branch=branch, channel=channel)
+            results[channel] = "ok " + entry.etag
+        except (UpstreamError, InvalidCatalog) as exc:
+            results[channel] = exc.code
+    return results
+
+
+# --- pricing ---------------------------------------------------------------------------------------
+_index_cache: dict[str, Any] = {}
+_INDEX_CACHE_SIZE = 8
+
+
+def catalog_for_pricing(*, branch: str, channel: str) -> tuple[Any, str]:
+    """The parsed price list for checkout, and the ETag it came from.
+
+    The order path never calls Rista: it prices from the cached copy, or the
+    snapshot when the cache is empty or down, and otherwise answers 503.
+    Parsed indexes are kept per ETag, so a checkout does not re-parse the menu.
+    """
+    from catalog.pricing import CatalogIndex
+
+    try:
+        entry = store.cache_read(branch, channel)
+    except CacheDown:
+        entry = None
+    if entry is None:
+        entry = store.snapshot_read(branch, channel)
+    if entry is None:
+        metrics.incr("catalog.unavailable_for_checkout")
+        raise CatalogUnavailable(details={"branch": branch, "channel": channel})
+    index = _index_cache.get(entry.etag)
+    if index is None:
+        index = CatalogIndex.from_document(json.loads(entry.body))
+        if len(_index_cache) >= _INDEX_CACHE_SIZE:
+            _index_cache.pop(next(iter(_index_cache)))
+        _index_cache[entry.etag] = index
+    return index, entry.etag

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class KdsBridgeConfig(AppConfig):
+    name = "kds_bridge"

@@ -1,0 +1,82 @@
+"""One handler turns every API failure into the error envelope.
+
+Anticipated failures (ApplicationError, DRF's exceptions) carry their own code
+and status. Anything else is a bug: logged with its stack, answered with a
+generic 500 that reveals nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from kiosk_project.core.errors import ApplicationError
+
+log = logging.getLogger(__name__)
+
+_CODES_BY_STATUS = {
+    400: "BAD_REQUEST",
+    401: "NOT_AUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED",
+}
+
+
+def envelope(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details if details is not None else {}}}
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    headers: dict[str, str] = {}
+    if isinstance(exc, ApplicationError):
+        body, status = exc.as_envelope(), exc.status_code
+        if getattr(exc, "retry_after", None):
+            headers["Retry-After"] = str(exc.retry_after)  # type: ignore[attr-defined]
+    elif isinstance(exc, Http404):
+        body, status = envelope("NOT_FOUND", "Not found."), 404
+    elif isinstance(exc, PermissionDenied):
+        body, status = envelope("PERMISSION_DENIED", "You do not have permission to do this."), 403
+    elif isinstance(exc, drf.ValidationError):
+        body, status = envelope("VALIDATION_ERROR", "The request is invalid.", exc.detail), 400
+    elif isinstance(exc, drf.ParseError):
+        body, status = envelope("MALFORMED_REQUEST", str(exc.detail)), 400
+    elif isinstance(exc, drf.APIException):
+        status = exc.status_code
+        body = envelope(_CODES_BY_STATUS.get(status, "ERROR"), str(exc.detail))
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
+    else:
+        log.exception("unhandled error in %s", context.get("view").__class__.__name__ if context else "?")
+        body, status = envelope("INTERNAL_ERROR", "Something went wrong on our side; please try again."), 500
+    set_rollback()
+    return Response(body, status=status, headers=headers)
+
+
+def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(envelope("NOT_FOUND", "Not found."), status=404)
+
+
+def json_500(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(envelope("INTERNAL_ERROR", "Something went wrong on our side; please try again."),
+                        status=500)
+
+
+def json_400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(envelope("BAD_REQUEST", "The request is invalid."), status=400)
+
+
+def json_403(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(envelope("PERMISSION_DENIED", "You do not have permission to do this."), status=403)

@@ -1,0 +1,42 @@
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from kiosk_project.core.models import KioskDevice
+
+
+class Command(BaseCommand):
+    help = "Register a kiosk device and print its key (shown once; only a hash is stored)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name")
+        parser.add_argument("--branch", default=None, help="default: KIOSK_BRANCH_CODE")
+        parser.add_argument("--channel", default=None, help="default: KIOSK_DEFAULT_CHANNEL")
+        parser.add_argument("--modes", default="takeaway,dine_in", help="allowed order modes, comma separated")
+        parser.add_argument("--prefix", default="K", help="order number prefix, e.g. K")
+        parser.add_argument("--rotate", action="store_true", help="issue a new key for an existing kiosk")
+        parser.add_argument("--json", action="store_true", help="print JSON (for scripts)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        modes = [m.strip() for m in options["modes"].split(",") if m.strip()]
+        bad = set(modes) - {"takeaway", "dine_in"}
+        if bad:
+            raise CommandError(f"unknown order modes: {', '.join(sorted(bad))}")
+        device = KioskDevice.objects.filter(name=options["name"]).first()
+        if device and not options["rotate"]:
+            raise CommandError(f"kiosk {options['name']!r} exists; use --rotate to issue a new key")
+        device = device or KioskDevice(name=options["name"])
+        device.branch_code = options["branch"] or device.branch_code or settings.KIOSK_BRANCH_CODE
+        device.channel = options["channel"] or device.channel or settings.KIOSK_DEFAULT_CHANNEL
+        device.allowed_order_modes = modes
+        device.order_prefix = options["prefix"]
+        key = device.issue_key()
+        device.save()
+        if options["json"]:
+            self.stdout.write(json.dumps({"name": device.name, "key": key, "branch": device.branch_code,
+                                          "channel": device.channel}))
+        else:
+            self.stdout.write(f"Kiosk {device.name} ({device.branch_code}/{device.channel}). Key (shown once):")
+            self.stdout.write(key)

@@ -1,0 +1,1 @@
+"""Settings split base/local/test/production; every value comes from the environment."""

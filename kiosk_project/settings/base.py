@@ -1,0 +1,263 @@
+"""Settings shared by every environment. Everything is read from the environment.
+
+Embedded defaults (SQLite, local-memory cache, eager Celery) apply only when
+DATABASE_URL / REDIS_URL / CELERY_BROKER_URL are unset; production.py refuses
+to start without them. Every variable is listed in .env.example and the README.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+env = environ.Env()
+
+SECRET_KEY = env("SECRET_KEY", default="")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "kiosk_project.core",
+    "catalog",
+    "orders",
+    "payments",
+    "kds_bridge",
+]
+
+MIDDLEWARE = [
+    "kiosk_project.core.middleware.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "kiosk_project.core.middleware.ApiBodyLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "kiosk_project.urls"
+WSGI_APPLICATION = "kiosk_project.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DB_IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if DB_IS_POSTGRES:
+    # DB_POOL=true uses psycopg's pool (one per process); otherwise persistent connections.
+    if env.bool("DB_POOL", default=False):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DB_POOL_MIN", default=2),
+            "max_size": env.int("DB_POOL_MAX", default=20),
+            "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
+        }
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A stuck query must not hang a kiosk: cap every statement and connection attempt.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"connect_timeout": 3, "options": f"-c statement_timeout={env.int('DB_STATEMENT_TIMEOUT_MS', 5000)}"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (Redis when REDIS_URL is set) ----------------------------------------------------
+REDIS_URL = env("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "kiosk",
+            "OPTIONS": {
+                # Short socket timeouts: a slow or dead Redis must degrade to the
+                # PostgreSQL snapshot, never hang the menu screen.
+                "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
+                "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
+                "CONNECTION_POOL_KWARGS": {"max_connections": env.int("REDIS_MAX_CONNECTIONS", default=100)},
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kiosk"}}
+
+# --- Celery -----------------------------------------------------------------------------------
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+# With no broker configured at all, tasks run eagerly (make run's embedded mode).
+# They are still fired from transaction.on_commit, so "after commit" holds everywhere.
+CELERY_TASK_ALWAYS_EAGER = not (env("CELERY_BROKER_URL", default="") or REDIS_URL)
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True  # a task is acknowledged only when it finished...
+CELERY_TASK_REJECT_ON_WORKER_LOST = True  # ...and redelivered if its worker died mid-task
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
+CELERY_TASK_IGNORE_RESULT = True  # no result backend: nothing reads task results
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Publishing from a request must not hang when the broker is down: the outbox
+# sweeper re-enqueues anything whose publish failed.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
+# No countdown/ETA may exceed this, or Redis redelivers the message while it waits.
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
+CELERY_TIMEZONE = env("TIME_ZONE", default="Asia/Kolkata")
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE: dict = {}  # filled by kiosk_project.celery_schedule (defined in code)
+
+# --- Internationalisation ------------------------------------------------------------------
+LANGUAGE_CODE = "en-in"
+TIME_ZONE = env("TIME_ZONE", default="Asia/Kolkata")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- API --------------------------------------------------------------------------------------
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, 2_621_440)
+REST_FRAMEWORK = {
+    "EXCEPTION_HANDLER": "kiosk_project.core.exception_handler.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["kiosk_project.core.parsers.DecimalJSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "UNAUTHENTICATED_USER": None,
+    "COERCE_DECIMAL_TO_STRING": False,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Kiosk ordering API",
+    "DESCRIPTION": "Menu, checkout, payment and kitchen status for self-ordering kiosks.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Product configuration (names from the product brief) ---------------------------------
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+KIOSK_BRANCH_CODE = env("KIOSK_BRANCH_CODE", default="BLR01")
+KIOSK_DEFAULT_CHANNEL = env("KIOSK_DEFAULT_CHANNEL", default="Takeaway")
+KIOSK_CHANNELS = env.list("KIOSK_CHANNELS", default=[KIOSK_DEFAULT_CHANNEL])
+CATALOG_REQUIRE_KIOSK_KEY = env.bool("CATALOG_REQUIRE_KIOSK_KEY", default=False)
+
+RISTA_BASE_URL = env("RISTA_BASE_URL", default="http://127.0.0.1:8081/v1").rstrip("/")
+RISTA_API_KEY = env("RISTA_API_KEY", default="sandbox-api-key")
+RISTA_SECRET_KEY = env("RISTA_SECRET_KEY", default="sandbox-secret-key")
+RISTA_WEBHOOK_SECRET = env("RISTA_WEBHOOK_SECRET", default="sandbox-webhook-secret")
+RISTA_CONNECT_TIMEOUT = env.float("RISTA_CONNECT_TIMEOUT", default=2.0)
+RISTA_READ_TIMEOUT = env.float("RISTA_READ_TIMEOUT", default=5.0)
+
+# The menu cache (see docs/architecture.md): hard TTL in Redis, refresh-ahead age,
+# how long concurrent misses wait for the single in-flight fetch.
+CATALOG_CACHE_TTL = env.int("CATALOG_CACHE_TTL", default=24 * 3600)
+CATALOG_REFRESH_AFTER = env.int("CATALOG_REFRESH_AFTER", default=300)
+CATALOG_FILL_WAIT = env.float("CATALOG_FILL_WAIT", default=3.0)
+CATALOG_FILL_LOCK_TTL = env.int("CATALOG_FILL_LOCK_TTL", default=15)
+
+# --- Logging --------------------------------------------------------------------------------
+LOG_FORMAT = env("LOG_FORMAT", default="json")
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "kiosk_project.core.logging.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "kiosk_project.core.logging.JsonFormatter"},
+        "text": {"()": "kiosk_project.core.logging.TextFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        "celery": {"level": "INFO"},
+    },
+}
+
+# --- Checkout (issue: checkout) ---------------------------------------------------------------
+ORDER_DEFAULT_MODE = env("ORDER_DEFAULT_MODE", default="takeaway")
+# Kiosk order mode -> Rista charge mode (decides which charges apply). Rista has no dine-in mode.
+ORDER_CHARGE_MODES = {
+    "takeaway": env("ORDER_CHARGE_MODE_TAKEAWAY", default="Pickup"),
+    "dine_in": env("ORDER_CHARGE_MODE_DINE_IN", default="Others"),
+}
+ORDER_EXPIRY_SECONDS = env.int("ORDER_EXPIRY_SECONDS", default=15 * 60)
+ORDER_ROUND_OFF = env.bool("ORDER_ROUND_OFF", default=False)
+ORDER_BUSINESS_DAY_START_HOUR = env.int("ORDER_BUSINESS_DAY_START_HOUR", default=4)
+ORDER_MAX_LINES = env.int("ORDER_MAX_LINES", default=50)
+ORDER_MAX_QUANTITY = env.int("ORDER_MAX_QUANTITY", default=99)
+ORDER_MAX_NOTE_LENGTH = env.int("ORDER_MAX_NOTE_LENGTH", default=250)
+ORDER_RATE_LIMIT_PER_MINUTE = env.int("ORDER_RATE_LIMIT_PER_MINUTE", default=30)
+QUOTE_RATE_LIMIT_PER_MINUTE = env.int("QUOTE_RATE_LIMIT_PER_MINUTE", default=120)
+
+# --- Payments: PhonePe (issue: payments) --------------------------------------------------------
+PHONEPE_API = env("PHONEPE_API", default="v2")  # v2 (OAuth, default) or v1 (salt key / X-VERIFY)
+PHONEPE_BASE_URL = env("PHONEPE_BASE_URL", default="http://127.0.0.1:8082").rstrip("/")
+PHONEPE_OAUTH_URL = env("PHONEPE_OAUTH_URL", default=PHONEPE_BASE_URL).rstrip("/")
+# v1 paths live under a prefix on PhonePe's hosts (/apis/pg-sandbox in UAT, /apis/hermes in production).
+PHONEPE_V1_PATH_PREFIX = env("PHONEPE_V1_PATH_PREFIX", default="/apis/pg-sandbox")
+PHONEPE_CLIENT_ID = env("PHONEPE_CLIENT_ID", default="SANDBOXCLIENT")
+PHONEPE_CLIENT_SECRET = env("PHONEPE_CLIENT_SECRET", default="sandbox-client-secret")
+PHONEPE_CLIENT_VERSION = env("PHONEPE_CLIENT_VERSION", default="1")
+PHONEPE_WEBHOOK_USERNAME = env("PHONEPE_WEBHOOK_USERNAME", default="sandbox-webhook-user")
+PHONEPE_WEBHOOK_PASSWORD = env("PHONEPE_WEBHOOK_PASSWORD", default="sandbox-webhook-pass")
+PHONEPE_MERCHANT_ID = env("PHONEPE_MERCHANT_ID", default="PGTESTPAYUAT")
+PHONEPE_SALT_KEY = env("PHONEPE_SALT_KEY", default="099eb0cd-02cf-4e2a-8aca-3e6c6aff0399")
+PHONEPE_SALT_INDEX = env.int("PHONEPE_SALT_INDEX", default=1)
+PHONEPE_CONNECT_TIMEOUT = env.float("PHONEPE_CONNECT_TIMEOUT", default=3.0)
+PHONEPE_READ_TIMEOUT = env.float("PHONEPE_READ_TIMEOUT", default=8.0)
+PAYMENT_QR_EXPIRY_SECONDS = env.int("PAYMENT_QR_EXPIRY_SECONDS", default=480)  # PhonePe UPI_QR: 300..
+PAYMENT_RECONCILE_GRACE_SECONDS = env.int("PAYMENT_RECONCILE_GRACE_SECONDS", default=120)
+# PhonePe's documented status-check schedule after initiation: (first check, then (every, for) steps),
+# then every PAYMENT_RECONCILE_TAIL_EVERY seconds until the QR's expiry plus the grace period.
+PAYMENT_RECONCILE_FIRST_CHECK = env.int("PAYMENT_RECONCILE_FIRST_CHECK", default=25)
+PAYMENT_RECONCILE_STEPS = [(3, 30), (6, 60), (10, 60), (30, 60)]
+PAYMENT_RECONCILE_TAIL_EVERY = env.int("PAYMENT_RECONCILE_TAIL_EVERY", default=60)
+PAYMENT_LATE_SUCCESS_POLICY = env("PAYMENT_LATE_SUCCESS_POLICY", default="refund")  # refund | confirm
+
+# --- Kitchen: delivery to Rista (issue: kitchen) ------------------------------------------------
+KDS_WEBHOOK_SECRET = env("KDS_WEBHOOK_SECRET", default="sandbox-kds-callback-secret")
+KDS_RETRY_FOR_SECONDS = env.int("KDS_RETRY_FOR_SECONDS", default=30 * 60)
+KDS_RETRY_BASE_DELAY = env.float("KDS_RETRY_BASE_DELAY", default=2.0)
+KDS_RETRY_MAX_DELAY = env.float("KDS_RETRY_MAX_DELAY", default=60.0)
+KDS_SWEEP_AFTER_SECONDS = env.int("KDS_SWEEP_AFTER_SECONDS", default=20)
+KDS_ALERT_AFTER_SECONDS = env.int("KDS_ALERT_AFTER_SECONDS", default=60)
+KDS_SALE_SOURCE = env("KDS_SALE_SOURCE", default="kiosk")
+KDS_PAYMENT_MODE = env("KDS_PAYMENT_MODE", default="UPI")
+
+# --- Periodic jobs (celery beat; `make run` runs them in-process in embedded mode) --------------
+CELERY_BEAT_SCHEDULE = {
+    "catalog-refresh-ahead": {"task": "catalog.tasks.catalog_refresh_all_task",
+                              "schedule": float(CATALOG_REFRESH_AFTER)},
+    "payments-reconcile": {"task": "payments.tasks.payments_reconcile_task", "schedule": 3.0},
+    "orders-expire": {"task": "payments.tasks.orders_expire_task", "schedule": 30.0},
+    "kitchen-sweep": {"task": "kds_bridge.tasks.kitchen_sweep_task", "schedule": 10.0},
+    "kitchen-alert-check": {"task": "kds_bridge.tasks.kitchen_alert_check_task", "schedule": 60.0},
+}

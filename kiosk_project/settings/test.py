@@ -1,0 +1,28 @@
+"""The test suite: real PostgreSQL and Redis, always.
+
+`make test` exports DATABASE_URL/REDIS_URL (starting throwaway servers when
+they are unset); running pytest without them is a mistake we refuse early.
+"""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *
+from .base import DB_IS_POSTGRES, REDIS_URL, env
+
+if not DB_IS_POSTGRES or not REDIS_URL:
+    raise ImproperlyConfigured(
+        "Tests run on real PostgreSQL and Redis: set DATABASE_URL and REDIS_URL, or use `make test`."
+    )
+
+SECRET_KEY = "test-only-secret-key"
+ALLOWED_HOSTS = ["*"]
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOG_FORMAT = env("LOG_FORMAT", default="text")
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
+LOGGING["root"]["level"] = env("LOG_LEVEL", default="WARNING")
+# Tests talk to sandboxes on loopback: fail fast instead of waiting seconds.
+RISTA_CONNECT_TIMEOUT = 1.0
+RISTA_READ_TIMEOUT = 2.0
+CATALOG_FILL_WAIT = 3.0
+LOGGING["loggers"]["django.request"] = {"level": "ERROR"}

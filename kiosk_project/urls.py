@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from kiosk_project.core.health import health, metrics_view
+
+urlpatterns = [
+    path("health", health, name="health"),
+    path("metrics", metrics_view, name="metrics"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/", include("catalog.urls")),
+    path("api/v1/", include("orders.urls")),
+    path("api/v1/", include("payments.urls")),
+    path("api/v1/", include("kds_bridge.urls")),
+]
+
+handler400 = "kiosk_project.core.exception_handler.json_400"
+handler403 = "kiosk_project.core.exception_handler.json_403"
+handler404 = "kiosk_project.core.exception_handler.json_404"
+handler500 = "kiosk_project.core.exception_handler.json_500"

@@ -1,0 +1,182 @@
+"""Orders: a permanent record of what was sold, at what price, and what happened next.
+
+Lines snapshot names, SKUs, prices, options and taxes, and totals are stored,
+never recomputed from today's catalog. Invariants live in the database as named
+constraints, so no code path can write an impossible order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending payment"
+    CONFIRMED = "CONFIRMED", "Confirmed (paid)"
+    EXPIRED = "EXPIRED", "Expired unpaid"
+    CANCELLED = "CANCELLED", "Cancelled"
+    FAILED = "FAILED", "Payment failed"
+    REFUNDED = "REFUNDED", "Refunded"
+
+
+class KitchenStatus(models.TextChoices):
+    NOT_SENT = "NOT_SENT", "Not sent"
+    SENT = "SENT", "Sent to kitchen"
+    ACCEPTED = "ACCEPTED", "Accepted"
+    READY = "READY", "Ready"
+    COMPLETED = "COMPLETED", "Completed"
+    REJECTED = "REJECTED", "Rejected"
+
+
+class OrderMode(models.TextChoices):
+    TAKEAWAY = "takeaway", "Takeaway"
+    DINE_IN = "dine_in", "Dine in"
+
+
+class Order(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order_number = models.CharField(max_length=16, help_text="Short token for the screen and receipt, e.g. K042.")
+    business_day = models.DateField()
+    branch_code = models.CharField(max_length=64)
+    channel = models.CharField(max_length=128)
+    order_mode = models.CharField(max_length=16, choices=OrderMode.choices)
+    charge_mode = models.CharField(max_length=16, help_text="Rista charge mode: Pickup, Delivery or Others.")
+    device = models.ForeignKey("core.KioskDevice", on_delete=models.PROTECT, related_name="orders",
+                               null=True, blank=True)
+    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING)
+    kitchen_status = models.CharField(max_length=16, choices=KitchenStatus.choices, default=KitchenStatus.NOT_SENT)
+    status_reason = models.CharField(max_length=255, blank=True, default="")
+
+    currency = models.CharField(max_length=3, default="INR")
+    subtotal = models.DecimalField(**MONEY)
+    discount_total = models.DecimalField(**MONEY, default=Decimal("0"))
+    items_net_total = models.DecimalField(**MONEY)
+    charge_total = models.DecimalField(**MONEY, default=Decimal("0"))
+    tax_total = models.DecimalField(**MONEY)
+    round_off = models.DecimalField(**MONEY, default=Decimal("0"))
+    total_amount_exclude_tax = models.DecimalField(**MONEY)
+    total_amount_include_tax = models.DecimalField(**MONEY, help_text="What the customer pays.")
+    pricing = models.JSONField(encoder=DjangoJSONEncoder, default=dict,
+                               help_text="Snapshot of taxes, charges and discounts as quoted.")
+    catalog_etag = models.CharField(max_length=80, blank=True, default="")
+
+    # NULL (not "") when absent, so the unique (device, key) constraint ignores orders without a key.
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
+    request_hash = models.CharField(max_length=64, blank=True, default="")
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    expires_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(subtotal__gte=0), name="order_subtotal_non_negative"),
+            models.CheckConstraint(condition=Q(tax_total__gte=0), name="order_tax_non_negative"),
+            models.CheckConstraint(condition=Q(discount_total__gte=0), name="order_discount_non_negative"),
+            models.CheckConstraint(condition=Q(total_amount_exclude_tax__gte=0), name="order_excl_non_negative"),
+            models.CheckConstraint(condition=Q(total_amount_include_tax__gte=0), name="order_incl_non_negative"),
+            models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="order_status_valid"),
+            models.CheckConstraint(condition=Q(kitchen_status__in=KitchenStatus.values),
+                                   name="order_kitchen_status_valid"),
+            models.UniqueConstraint(fields=["branch_code", "business_day", "order_number"],
+                                    name="order_number_unique_per_branch_day"),
+            models.UniqueConstraint(fields=["device", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
+                                    name="order_idempotency_key_unique_per_device"),
+        ]
+        indexes = [
+            models.Index(fields=["device", "-created_at"], name="order_device_recent"),
+            models.Index(fields=["expires_at"], condition=Q(status="PENDING"), name="order_pending_expiry"),
+            models.Index(fields=["order_number", "business_day"], name="order_number_lookup"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_number} ({self.business_day}, {self.status})"
+
+    @property
+    def is_payable(self) -> bool:
+        return self.status == OrderStatus.PENDING
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    sku = models.CharField(max_length=64)
+    rista_item_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    category_id = models.CharField(max_length=64, blank=True, default="")
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(**MONEY)
+    options = models.JSONField(encoder=DjangoJSONEncoder, default=list)
+    note = models.CharField(max_length=250, blank=True, default="")
+    item_amount = models.DecimalField(**MONEY)
+    option_amount = models.DecimalField(**MONEY)
+    gross_amount = models.DecimalField(**MONEY)
+    discount_amount = models.DecimalField(**MONEY)
+    net_amount = models.DecimalField(**MONEY)
+    tax_amount = models.DecimalField(**MONEY)
+    total_amount = models.DecimalField(**MONEY)
+    taxes = models.JSONField(encoder=DjangoJSONEncoder, default=list)
+    price_includes_tax = models.BooleanField(default=False)
+    measuring_unit = models.CharField(max_length=16, blank=True, default="")
+    item_nature = models.CharField(max_length=16, blank=True, default="")
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_line_price_non_negative"),
+            models.CheckConstraint(condition=Q(total_amount__gte=0), name="order_line_total_non_negative"),
+            models.UniqueConstraint(fields=["order", "position"], name="order_line_position_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.name}"
+
+
+class OrderEvent(models.Model):
+    """Append-only history: every status change, kitchen update and manager action."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=32, help_text="status, kitchen, payment, action, note")
+    from_status = models.CharField(max_length=16, blank=True, default="")
+    to_status = models.CharField(max_length=16, blank=True, default="")
+    actor = models.CharField(max_length=128, help_text="kiosk:<name>, system, phonepe, rista, staff:<user>")
+    reason = models.CharField(max_length=255, blank=True, default="")
+    data = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.from_status}->{self.to_status} by {self.actor}"
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        if self.pk is not None:
+            raise ValueError("Order events are append-only")
+        super().save(*args, **kwargs)
+
+
+class OrderNumberCounter(models.Model):
+    """The last order number handed out per branch and business day (see orders.numbers)."""
+
+    branch_code = models.CharField(max_length=64)
+    business_day = models.DateField()
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["branch_code", "business_day"],
+                                               name="order_counter_unique_per_branch_day")]
+
+    def __str__(self) -> str:
+        return f"{self.branch_code} {self.business_day}: {self.last_value}"

@@ -1,0 +1,86 @@
+"""The JSON the kiosk sees for quotes and orders (one shape for both).
+
+Money leaves as Decimal, which the renderer writes as a JSON number (324.5).
+Stored JSON snapshots keep money as strings (exact); they are turned back into
+Decimal here so the kiosk gets numbers everywhere.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from orders.models import Order, OrderLine
+
+if TYPE_CHECKING:
+    from orders.services import PricedCart
+
+_MONEY_KEYS = frozenset({
+    "unit_price", "item_amount", "option_amount", "gross_amount", "item_discount_amount", "order_discount_amount",
+    "discount_amount", "net_amount", "percentage", "taxable_amount", "amount", "tax_amount", "tax_included_amount",
+    "tax_excluded_amount", "total_amount", "rate", "items_included", "items_excluded", "charges_included",
+    "charges_excluded",
+})
+_LINE_KEYS = ("sku", "name", "quantity", "unit_price", "options", "note", "item_amount", "option_amount",
+              "gross_amount", "discount_amount", "net_amount", "taxes", "tax_amount", "total_amount",
+              "price_includes_tax")
+_TOTAL_KEYS = ("subtotal", "discount_total", "charge_total", "tax_total", "round_off", "total_amount_exclude_tax",
+               "total_amount_include_tax")
+
+
+def as_numbers(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: (Decimal(v) if k in _MONEY_KEYS and isinstance(v, str) else as_numbers(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_numbers(v) for v in value]
+    return value
+
+
+def quote_payload(priced: PricedCart) -> dict[str, Any]:
+    data = priced.quote.to_dict()
+    return {
+        "order_mode": priced.order_mode,
+        "currency": "INR",
+        **{key: data[key] for key in _TOTAL_KEYS},
+        "taxes": data["taxes"],
+        "charges": data["charges"],
+        "discounts": data["discounts"],
+        "lines": [{key: line[key] for key in _LINE_KEYS} for line in data["lines"]],
+    }
+
+
+def _line(line: OrderLine) -> dict[str, Any]:
+    return {
+        "sku": line.sku, "name": line.name, "quantity": line.quantity, "unit_price": line.unit_price,
+        "options": as_numbers(line.options), "note": line.note or None, "item_amount": line.item_amount,
+        "option_amount": line.option_amount, "gross_amount": line.gross_amount,
+        "discount_amount": line.discount_amount, "net_amount": line.net_amount, "taxes": as_numbers(line.taxes),
+        "tax_amount": line.tax_amount, "total_amount": line.total_amount,
+        "price_includes_tax": line.price_includes_tax,
+    }
+
+
+def order_payload(order: Order, lines: list[OrderLine] | None = None) -> dict[str, Any]:
+    lines = lines if lines is not None else list(order.lines.all())
+    pricing = as_numbers(order.pricing)
+    return {
+        "order_id": str(order.id),
+        "order_number": order.order_number,
+        "status": order.status,
+        "kitchen_status": order.kitchen_status,
+        "order_mode": order.order_mode,
+        "currency": order.currency,
+        **{key: getattr(order, key) for key in _TOTAL_KEYS},
+        "taxes": pricing.get("taxes", []),
+        "charges": pricing.get("charges", []),
+        "discounts": pricing.get("discounts", []),
+        "lines": [_line(line) for line in lines],
+        "created_at": order.created_at.isoformat(),
+        "expires_at": order.expires_at.isoformat(),
+    }
+
+
+def status_payload(row: dict[str, Any]) -> dict[str, Any]:
+    return {"order_id": str(row["id"]), "order_number": row["order_number"], "status": row["status"],
+            "kitchen_status": row["kitchen_status"], "updated_at": row["updated_at"].isoformat()}

@@ -1,0 +1,46 @@
+"""Reads for the kiosk API: a kiosk sees only its own orders (others are simply not found)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from kiosk_project.core.errors import NotFound
+from orders.models import Order, OrderEvent
+
+
+class OrderNotFound(NotFound):
+    code = "ORDER_NOT_FOUND"
+    message = "No such order."
+
+
+def _uuid(value: Any) -> UUID:
+    try:
+        return UUID(str(value))
+    except ValueError as exc:
+        raise OrderNotFound() from exc
+
+
+def order_get_for_kiosk(*, order_id: Any, device_id: int) -> Order:
+    order = (Order.objects.filter(pk=_uuid(order_id), device_id=device_id)
+             .prefetch_related("lines").first())
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+def order_status_for_kiosk(*, order_id: Any, device_id: int) -> dict[str, Any]:
+    """One indexed read (primary key) of the five fields the polling screen needs."""
+    row = (Order.objects.filter(pk=_uuid(order_id), device_id=device_id)
+           .values("id", "order_number", "status", "kitchen_status", "updated_at").first())
+    if row is None:
+        raise OrderNotFound()
+    return row
+
+
+def order_history(order: Order) -> list[dict[str, Any]]:
+    return [
+        {"at": e.created_at.isoformat(), "kind": e.kind, "from": e.from_status or None, "to": e.to_status or None,
+         "actor": e.actor, "reason": e.reason or None}
+        for e in OrderEvent.objects.filter(order=order).order_by("created_at", "id")
+    ]

@@ -1,0 +1,235 @@
+"""Checkout: price on the server, record permanently, exactly once per checkout attempt."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from catalog.pricing import CartLine, CartOption, Quote, quote_cart
+from catalog.services import catalog_for_pricing
+from kiosk_project.core import metrics
+from kiosk_project.core.errors import ApplicationError, Conflict
+from kiosk_project.core.kiosk_auth import Kiosk
+from kiosk_project.core.logging import log_context
+from orders.models import KitchenStatus, Order, OrderEvent, OrderLine, OrderStatus
+from orders.numbers import allocate_order_number, business_day, format_order_number
+
+log = logging.getLogger(__name__)
+
+
+class PriceChanged(Conflict):
+    code = "PRICE_CHANGED"
+    message = "The price has changed; show the customer the new total."
+
+
+class IdempotencyKeyReused(ApplicationError):
+    status_code = 422
+    code = "IDEMPOTENCY_KEY_REUSED"
+    message = "This Idempotency-Key was already used for a different order."
+
+
+class OrderModeNotAllowed(ApplicationError):
+    status_code = 422
+    code = "ORDER_MODE_NOT_ALLOWED"
+    message = "This kiosk does not take orders in that mode."
+
+
+@dataclass(frozen=True)
+class PricedCart:
+    quote: Quote
+    catalog_etag: str
+    order_mode: str
+    charge_mode: str
+
+
+@dataclass(frozen=True)
+class Placement:
+    order: Order
+    replayed: bool
+
+
+def request_fingerprint(data: dict[str, Any]) -> str:
+    """A stable hash of the validated request (what an Idempotency-Key promises not to change)."""
+    canonical = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def order_quote(*, kiosk: Kiosk, data: dict[str, Any]) -> PricedCart:
+    """Price a cart from the cached catalog; raises pricing errors, never calls Rista."""
+    mode = data["order_mode"]
+    if kiosk.allowed_order_modes and mode not in kiosk.allowed_order_modes:
+        raise OrderModeNotAllowed(details={"order_mode": mode, "allowed": list(kiosk.allowed_order_modes)})
+    index, etag = catalog_for_pricing(branch=kiosk.branch_code, channel=kiosk.channel)
+    lines = [
+        CartLine(sku=item["item_sku_id"], quantity=item["quantity"], note=item.get("note") or None,
+                 options=tuple(CartOption(option_id=o["option_id"], quantity=o["quantity"])
+                               for o in item.get("options", [])))
+        for item in data["items"]
+    ]
+    charge_mode = settings.ORDER_CHARGE_MODES[mode]
+    quote = quote_cart(index=index, lines=lines, charge_mode=charge_mode, now=timezone.localtime(),
+                       round_off=settings.ORDER_ROUND_OFF)
+    return PricedCart(quote=quote, catalog_etag=etag, order_mode=mode, charge_mode=charge_mode)
+
+
+def check_client_totals(priced: PricedCart, data: dict[str, Any]) -> None:
+    """The kiosk's totals, when sent, must equal ours exactly; otherwise nothing is created."""
+    quote = priced.quote
+    mismatched = {
+        name: {"sent": data[name], "actual": getattr(quote, name)}
+        for name in ("total_amount_include_tax", "total_amount_exclude_tax")
+        if data.get(name) is not None and Decimal(data[name]) != getattr(quote, name)
+    }
+    if mismatched:
+        metrics.incr("checkout.price_changed")
+        from orders.presenters import quote_payload
+
+        raise PriceChanged(details={"mismatched": mismatched, "quote": quote_payload(priced)})
+
+
+def order_place(*, kiosk: Kiosk, data: dict[str, Any], idempotency_key: str | None) -> Placement:
+    """Create a PENDING order from a validated cart, once per (kiosk, Idempotency-Key).
+
+    The same key with the same body returns the original order (replayed=True);
+    with a different body it is refused. Concurrent requests with one key race
+    on a unique constraint, and the losers return the winner's order.
+    """
+    fingerprint = request_fingerprint(data)
+    if idempotency_key:
+        existing = Order.objects.filter(device_id=kiosk.id, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _replay(existing, fingerprint)
+
+    priced = order_quote(kiosk=kiosk, data=data)
+    check_client_totals(priced, data)
+    now = timezone.now()
+    day = business_day(now)
+    number = format_order_number(kiosk.order_prefix,
+                                 allocate_order_number(branch_code=kiosk.branch_code, day=day))
+    try:
+        with transaction.atomic():
+            order = _create_order(kiosk=kiosk, priced=priced, number=number, day=day, now=now,
+                                  idempotency_key=idempotency_key, fingerprint=fingerprint)
+    except IntegrityError:
+        if idempotency_key:
+            existing = Order.objects.filter(device_id=kiosk.id, idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return _replay(existing, fingerprint)
+        raise
+    metrics.incr("orders.placed")
+    with log_context(order_id=str(order.id)):
+        log.info("order placed", extra={"order_number": order.order_number, "kiosk": kiosk.name,
+                                        "total": str(order.total_amount_include_tax),
+                                        "lines": len(priced.quote.lines)})
+    return Placement(order=order, replayed=False)
+
+
+def _replay(order: Order, fingerprint: str) -> Placement:
+    if order.request_hash != fingerprint:
+        metrics.incr("checkout.idempotency_conflict")
+        raise IdempotencyKeyReused(details={"order_id": str(order.id)})
+    metrics.incr("checkout.idempotent_replay")
+    return Placement(order=order, replayed=True)
+
+
+def _create_order(*, kiosk: Kiosk, priced: PricedCart, number: str, day: Any, now: Any,
+                  idempotency_key: str | None, fingerprint: str) -> Order:
+    quote = priced.quote
+    summary = quote.to_dict()
+    order = Order.objects.create(
+        order_number=number, business_day=day, branch_code=kiosk.branch_code, channel=kiosk.channel,
+        order_mode=priced.order_mode, charge_mode=priced.charge_mode, device_id=kiosk.id,
+        subtotal=quote.subtotal, discount_total=quote.discount_total, items_net_total=quote.items_net_total,
+        charge_total=quote.charge_total, tax_total=quote.tax_total, round_off=quote.round_off,
+        total_amount_exclude_tax=quote.total_amount_exclude_tax,
+        total_amount_include_tax=quote.total_amount_include_tax,
+        pricing={key: summary[key] for key in ("taxes", "charges", "discounts")},
+        catalog_etag=priced.catalog_etag, idempotency_key=idempotency_key, request_hash=fingerprint,
+        created_at=now, expires_at=now + timedelta(seconds=settings.ORDER_EXPIRY_SECONDS),
+    )
+    OrderLine.objects.bulk_create([
+        OrderLine(
+            order=order, position=position, sku=line.sku, rista_item_id=line.item_id, name=line.name,
+            category_id=line.category_id or "", quantity=line.quantity, unit_price=line.unit_price,
+            options=[line_dict for line_dict in summary["lines"][position]["options"]],
+            note=line.note or "", item_amount=line.item_amount, option_amount=line.option_amount,
+            gross_amount=line.gross_amount, discount_amount=line.discount_amount, net_amount=line.net_amount,
+            tax_amount=line.tax_amount, total_amount=line.total_amount,
+            taxes=summary["lines"][position]["taxes"], price_includes_tax=line.price_includes_tax,
+            measuring_unit=line.measuring_unit or "", item_nature=line.item_nature or "",
+        )
+        for position, line in enumerate(quote.lines)
+    ])
+    OrderEvent.objects.create(order=order, kind="status", from_status="", to_status=OrderStatus.PENDING,
+                              actor=f"kiosk:{kiosk.name}", reason="order placed",
+                              data={"total": quote.total_amount_include_tax, "catalog_etag": priced.catalog_etag})
+    return order
+
+
+def order_transition(*, order_id: Any, to_status: str, expected: tuple[str, ...], actor: str, reason: str = "",
+                     data: dict[str, Any] | None = None, **fields: Any) -> bool:
+    """Move an order's status if it is still in one of `expected`; False when it was not.
+
+    A conditional UPDATE, so racing callers (webhook, reconciler, expiry) make
+    exactly one transition. Must run inside the caller's transaction when other
+    rows change with it.
+    """
+    updated = Order.objects.filter(pk=order_id, status__in=expected).update(
+        status=to_status, updated_at=timezone.now(), **fields)
+    if not updated:
+        return False
+    OrderEvent.objects.create(order_id=order_id, kind="status", from_status=",".join(expected),
+                              to_status=to_status, actor=actor, reason=reason[:255], data=data or {})
+    with log_context(order_id=str(order_id)):
+        log.info("order status changed", extra={"to": to_status, "actor": actor, "reason": reason})
+    return True
+
+
+def order_kitchen_transition(*, order_id: Any, to_status: str, allowed_from: tuple[str, ...], actor: str,
+                             reason: str = "", data: dict[str, Any] | None = None) -> bool:
+    """Move kitchen_status forward (never backwards); one event per real change."""
+    current = Order.objects.filter(pk=order_id).values_list("kitchen_status", flat=True).first()
+    updated = Order.objects.filter(pk=order_id, kitchen_status__in=allowed_from).update(
+        kitchen_status=to_status, updated_at=timezone.now())
+    if not updated:
+        return False
+    OrderEvent.objects.create(order_id=order_id, kind="kitchen", from_status=current or "", to_status=to_status,
+                              actor=actor, reason=reason[:255], data=data or {})
+    with log_context(order_id=str(order_id)):
+        log.info("kitchen status changed", extra={"from": current, "to": to_status, "actor": actor})
+    return True
+
+
+KITCHEN_ORDER = [KitchenStatus.NOT_SENT, KitchenStatus.SENT, KitchenStatus.ACCEPTED, KitchenStatus.READY,
+                 KitchenStatus.COMPLETED]
+
+
+def order_confirm_paid(*, order_id: Any, actor: str, payment_reference: str, amount: Decimal) -> bool:
+    """PENDING -> CONFIRMED for a payment PhonePe confirmed in full, and hand it to the kitchen.
+
+    Must run inside the caller's transaction (the payment's success is recorded in
+    the same one). This is the single place a paid order is handed to the kitchen:
+    the kitchen delivery row is written in this transaction, never earlier, so
+    nothing unpaid can reach Rista and nothing paid can be lost. Returns False when
+    the order was no longer PENDING (a replay, a race, or an expired order).
+    """
+    from kds_bridge.services import kitchen_delivery_create
+
+    confirmed = order_transition(
+        order_id=order_id, to_status=OrderStatus.CONFIRMED, expected=(OrderStatus.PENDING,), actor=actor,
+        reason="payment confirmed", data={"payment_reference": payment_reference, "amount": amount},
+        confirmed_at=timezone.now(), status_reason="",
+    )
+    if confirmed:
+        kitchen_delivery_create(order_id=order_id)
+        metrics.incr("orders.confirmed")
+    return confirmed

@@ -1,0 +1,153 @@
+"""`make run`: the backend and its sandboxes, on one machine, from one command.
+
+Embedded defaults when DATABASE_URL / REDIS_URL / CELERY_BROKER_URL are unset
+(SQLite, local-memory cache, Celery tasks run in-process after commit, and a
+small in-process scheduler for the periodic jobs). When they are set, the same
+command uses them and also starts a Celery worker and beat. Ctrl-C stops
+everything this script started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+WEB_PORT = int(os.environ.get("KIOSK_PORT", "8000"))
+RISTA_PORT = int(os.environ.get("RISTA_SANDBOX_PORT", "8081"))
+PHONEPE_PORT = int(os.environ.get("PHONEPE_SANDBOX_PORT", "8082"))
+
+
+def banner(text: str) -> None:
+    print(text, flush=True)
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def wait_http(url: str, timeout: float = 60) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except urllib.error.HTTPError:
+            return True  # it answered
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def main() -> int:
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "kiosk_project.settings.local")
+    env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{WEB_PORT}")
+    env.setdefault("RISTA_BASE_URL", f"http://127.0.0.1:{RISTA_PORT}/v1")
+    env.setdefault("PHONEPE_BASE_URL", f"http://127.0.0.1:{PHONEPE_PORT}")
+    env.setdefault("PHONEPE_OAUTH_URL", f"http://127.0.0.1:{PHONEPE_PORT}")
+    embedded = not (env.get("REDIS_URL") or env.get("CELERY_BROKER_URL"))
+    busy = [p for p in (WEB_PORT, RISTA_PORT, PHONEPE_PORT) if not port_free(p)]
+    if busy:
+        banner(f"Ports already in use: {busy}. Stop what uses them, or set KIOSK_PORT / RISTA_SANDBOX_PORT / "
+               "PHONEPE_SANDBOX_PORT.")
+        return 1
+
+    manage = [PY, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True)
+    kiosk_key = _demo_kiosk(manage, env)
+
+    procs: list[tuple[str, subprocess.Popen]] = []
+
+    def start(name: str, args: list[str]) -> None:
+        procs.append((name, subprocess.Popen(args, env=env, cwd=ROOT)))
+
+    start("rista-sandbox", [PY, "-m", "sandbox.rista", "--port", str(RISTA_PORT),
+                            "--webhook-url", f"{env['PUBLIC_BASE_URL']}/api/v1/catalog/refresh"])
+    if (ROOT / "sandbox" / "phonepe" / "__main__.py").exists():
+        start("phonepe-sandbox", [PY, "-m", "sandbox.phonepe", "--port", str(PHONEPE_PORT)])
+    # One web process in embedded mode: the local-memory cache is per process.
+    workers = "1" if embedded else os.environ.get("WEB_CONCURRENCY", "2")
+    start("web", [PY, "-m", "gunicorn", "kiosk_project.wsgi", "-b", f"127.0.0.1:{WEB_PORT}",
+                  "--worker-class", "gthread", "--threads", "8", "--workers", workers,
+                  "--access-logfile", "-", "--graceful-timeout", "5"])
+    if embedded:
+        if (ROOT / "kiosk_project" / "core" / "management" / "commands" / "run_periodic.py").exists():
+            start("scheduler", [*manage, "run_periodic"])
+    else:
+        start("celery-worker", [PY, "-m", "celery", "-A", "kiosk_project", "worker", "-l", "INFO",
+                                "--concurrency", "2"])
+        start("celery-beat", [PY, "-m", "celery", "-A", "kiosk_project", "beat", "-l", "INFO",
+                              "--schedule", str(ROOT / ".run" / "celerybeat-schedule")])
+        (ROOT / ".run").mkdir(exist_ok=True)
+
+    def stop(*_: object) -> None:
+        for _name, proc in reversed(procs):
+            if proc.poll() is None:
+                proc.terminate()
+        for _name, proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        banner("Stopped everything make run started.")
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+    base = f"http://127.0.0.1:{WEB_PORT}"
+    if not wait_http(f"{base}/health", 90):
+        banner("The API did not come up; see the log above.")
+        stop()
+    mode = "embedded (SQLite, local-memory cache, in-process tasks)" if embedded else "external services"
+    banner(f"""
+================================================================================
+ Kiosk backend is running ({mode})
+   API            {base}/api/v1/catalog
+   API docs       {base}/api/docs/
+   Health         {base}/health
+   Back office    {base}/admin/   (create a manager: .venv/bin/python manage.py createsuperuser)
+   Rista sandbox  http://127.0.0.1:{RISTA_PORT}/
+   PhonePe sandbox http://127.0.0.1:{PHONEPE_PORT}/   (press Pay here to play the customer's phone)
+ Demo kiosk key   {kiosk_key or '(created by the orders app)'}
+
+ Try the menu:
+   curl -s {base}/api/v1/catalog | head -c 300; echo
+ Walk through an order: see README.md, "Try it by hand".
+ Ctrl-C stops everything.
+================================================================================""")
+    while True:
+        for name, proc in procs:
+            if proc.poll() is not None:
+                banner(f"{name} exited with code {proc.returncode}; stopping.")
+                stop()
+        time.sleep(1)
+
+
+def _demo_kiosk(manage: list[str], env: dict[str, str]) -> str | None:
+    """Create (once) the demo kiosk and return its key, kept in .run/ so reruns print the same key."""
+    state = ROOT / ".run" / "demo-kiosk.json"
+    if state.exists():
+        return json.loads(state.read_text()).get("key")
+    probe = subprocess.run([*manage, "help", "create_kiosk"], env=env, cwd=ROOT, capture_output=True)
+    if probe.returncode != 0:
+        return None
+    out = subprocess.run([*manage, "create_kiosk", "demo-kiosk", "--json"], env=env, cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    state.parent.mkdir(exist_ok=True)
+    state.write_text(out)
+    return json.loads(out).get("key")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
