@@ -168,7 +168,7 @@ CATALOG_REQUIRE_KIOSK_KEY = env.bool("CATALOG_REQUIRE_KIOSK_KEY", default=False)
 
 RISTA_BASE_URL = env("RISTA_BASE_URL", default="http://127.0.0.1:8081/v1").rstrip("/")
 RISTA_API_KEY = env("RISTA_API_KEY", default="sandbox-api-key")
-RISTA_SECRET_KEY = env("RISTA_SECRET_KEY", default="sandbox-secret-key")
+RISTA_SECRET_KEY = env("RISTA_SECRET_KEY", default="sandbox-rista-secret-key-not-for-production")
 RISTA_WEBHOOK_SECRET = env("RISTA_WEBHOOK_SECRET", default="sandbox-webhook-secret")
 RISTA_CONNECT_TIMEOUT = env.float("RISTA_CONNECT_TIMEOUT", default=2.0)
 RISTA_READ_TIMEOUT = env.float("RISTA_READ_TIMEOUT", default=5.0)

@@ -26,7 +26,7 @@ from sandbox.rista.state import RistaState
 log = logging.getLogger("sandbox.rista")
 
 DEFAULT_API_KEY = "sandbox-api-key"
-DEFAULT_SECRET_KEY = "sandbox-secret-key"
+DEFAULT_SECRET_KEY = "sandbox-rista-secret-key-not-for-production"
 DEFAULT_BRANCH = "BLR01"
 DEFAULT_WEBHOOK_SECRET = "sandbox-webhook-secret"
 DEFAULT_WEBHOOK_URL = "http://127.0.0.1:8000/api/v1/catalog/refresh"

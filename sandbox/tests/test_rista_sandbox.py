@@ -242,7 +242,7 @@ def test_default_short_secret_works_even_with_warnings_as_errors() -> None:
             warnings.simplefilter("error")
             headers = {
                 "x-api-key": "sandbox-api-key",
-                "x-api-token": mint_token("sandbox-api-key", "sandbox-secret-key"),
+                "x-api-token": mint_token("sandbox-api-key", "sandbox-rista-secret-key-not-for-production"),
             }
             resp = requests.post(sb.url + "/v1/sale", json=sale_body(), headers=headers, timeout=5)
         assert resp.status_code == 201
@@ -642,7 +642,7 @@ def test_cli_defaults_come_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     assert (args.api_key, args.branch, args.secret_key, args.port) == (
         "env-key",
         "MYS02",
-        "sandbox-secret-key",
+        "sandbox-rista-secret-key-not-for-production",
         8081,
     )
     assert args.webhook_url == "http://127.0.0.1:8000/api/v1/catalog/refresh"
