@@ -103,14 +103,14 @@ class CatalogRefreshApi(APIView):
             metrics.incr("webhook.rista_menu.unauthorized")
             log.warning("rejected menu webhook: bad secret", extra={"remote": request.META.get("REMOTE_ADDR")})
             raise WebhookUnauthorized()
-        body = request.data if isinstance(request.data, dict) else {}
-        context = body.get("context") if isinstance(body.get("context"), dict) else {}
+        body: dict[str, Any] = request.data if isinstance(request.data, dict) else {}
+        context: dict[str, Any] = body["context"] if isinstance(body.get("context"), dict) else {}
         branch = settings.KIOSK_BRANCH_CODE
         if context.get("branchCode") and context["branchCode"] != branch:
             log.info("menu webhook for another branch ignored", extra={"for_branch": context["branchCode"]})
             return Response({"refreshed": {}, "ignored": "other branch"})
         wanted = context.get("channelName")
-        channels = [wanted] if wanted in settings.KIOSK_CHANNELS else list(settings.KIOSK_CHANNELS)
+        channels = [str(wanted)] if wanted in settings.KIOSK_CHANNELS else list(settings.KIOSK_CHANNELS)
         results = catalog_refresh_many(branch=branch, channels=channels)
         log.info("menu webhook handled", extra={"type": body.get("type"), "results": results})
         failed = {c: r for c, r in results.items() if not r.startswith("ok")}

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+
+def money(**kwargs: Any) -> models.DecimalField:
+    """Rupees with paise: 12 digits, 2 decimal places, everywhere money is stored."""
+    return models.DecimalField(max_digits=12, decimal_places=2, **kwargs)
 
 
 class OrderStatus(models.TextChoices):
@@ -56,14 +60,14 @@ class Order(models.Model):
     status_reason = models.CharField(max_length=255, blank=True, default="")
 
     currency = models.CharField(max_length=3, default="INR")
-    subtotal = models.DecimalField(**MONEY)
-    discount_total = models.DecimalField(**MONEY, default=Decimal("0"))
-    items_net_total = models.DecimalField(**MONEY)
-    charge_total = models.DecimalField(**MONEY, default=Decimal("0"))
-    tax_total = models.DecimalField(**MONEY)
-    round_off = models.DecimalField(**MONEY, default=Decimal("0"))
-    total_amount_exclude_tax = models.DecimalField(**MONEY)
-    total_amount_include_tax = models.DecimalField(**MONEY, help_text="What the customer pays.")
+    subtotal = money()
+    discount_total = money(default=Decimal("0"))
+    items_net_total = money()
+    charge_total = money(default=Decimal("0"))
+    tax_total = money()
+    round_off = money(default=Decimal("0"))
+    total_amount_exclude_tax = money()
+    total_amount_include_tax = money(help_text="What the customer pays.")
     pricing = models.JSONField(encoder=DjangoJSONEncoder, default=dict,
                                help_text="Snapshot of taxes, charges and discounts as quoted.")
     catalog_etag = models.CharField(max_length=80, blank=True, default="")
@@ -115,16 +119,16 @@ class OrderLine(models.Model):
     name = models.CharField(max_length=255)
     category_id = models.CharField(max_length=64, blank=True, default="")
     quantity = models.PositiveIntegerField()
-    unit_price = models.DecimalField(**MONEY)
+    unit_price = money()
     options = models.JSONField(encoder=DjangoJSONEncoder, default=list)
     note = models.CharField(max_length=250, blank=True, default="")
-    item_amount = models.DecimalField(**MONEY)
-    option_amount = models.DecimalField(**MONEY)
-    gross_amount = models.DecimalField(**MONEY)
-    discount_amount = models.DecimalField(**MONEY)
-    net_amount = models.DecimalField(**MONEY)
-    tax_amount = models.DecimalField(**MONEY)
-    total_amount = models.DecimalField(**MONEY)
+    item_amount = money()
+    option_amount = money()
+    gross_amount = money()
+    discount_amount = money()
+    net_amount = money()
+    tax_amount = money()
+    total_amount = money()
     taxes = models.JSONField(encoder=DjangoJSONEncoder, default=list)
     price_includes_tax = models.BooleanField(default=False)
     measuring_unit = models.CharField(max_length=16, blank=True, default="")

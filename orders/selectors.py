@@ -35,7 +35,7 @@ def order_status_for_kiosk(*, order_id: Any, device_id: int) -> dict[str, Any]:
            .values("id", "order_number", "status", "kitchen_status", "updated_at").first())
     if row is None:
         raise OrderNotFound()
-    return row
+    return dict(row)
 
 
 def order_history(order: Order) -> list[dict[str, Any]]:

@@ -61,15 +61,16 @@ def kiosk_for_key(raw: str) -> Kiosk | None:
     if cached and cached[0] > now:
         kiosk, expected = cached[1], cached[2]
     else:
-        row = (KioskDevice.objects.filter(key_prefix=prefix, is_active=True)
-               .values("id", "name", "branch_code", "channel", "allowed_order_modes", "order_prefix", "key_hash")
-               .first())
-        if row is None:
+        device = (KioskDevice.objects.filter(key_prefix=prefix, is_active=True)
+                  .only("id", "name", "branch_code", "channel", "allowed_order_modes", "order_prefix", "key_hash")
+                  .first())
+        if device is None:
             kiosk, expected = None, ""
         else:
-            expected = row.pop("key_hash")
-            row["allowed_order_modes"] = tuple(row["allowed_order_modes"] or ())
-            kiosk = Kiosk(**row)
+            expected = device.key_hash
+            kiosk = Kiosk(id=device.pk, name=device.name, branch_code=device.branch_code, channel=device.channel,
+                          allowed_order_modes=tuple(device.allowed_order_modes or ()),
+                          order_prefix=device.order_prefix)
         _cache[prefix] = (now + _CACHE_SECONDS, kiosk, expected)
     if kiosk is None or not hmac.compare_digest(hash_key(secret), expected):
         return None
