@@ -1,0 +1,60 @@
+"""Reads about kitchen delivery: what is stuck, what is open, what a payment's reference was."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from kds_bridge.models import DeliveryStatus, KitchenDelivery
+from orders.models import KitchenStatus, Order, OrderEvent, OrderStatus
+
+# Once the kitchen reports progress, the order is plainly in the kitchen, whatever our row says.
+KITCHEN_HAS_IT = (KitchenStatus.ACCEPTED, KitchenStatus.READY, KitchenStatus.COMPLETED)
+
+
+def kitchen_stuck_orders(*, now: datetime | None = None) -> QuerySet[Order]:
+    """Paid orders the kitchen should have by now but does not.
+
+    CONFIRMED for more than KDS_ALERT_AFTER_SECONDS, and no DELIVERED delivery
+    (none at all counts too), unless Rista already reported the kitchen working
+    on it. Oldest first, with the delivery joined.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.KDS_ALERT_AFTER_SECONDS)
+    return (Order.objects.filter(status=OrderStatus.CONFIRMED, confirmed_at__lte=cutoff)
+            .exclude(kitchen_delivery__status=DeliveryStatus.DELIVERED)
+            .exclude(kitchen_status__in=KITCHEN_HAS_IT)
+            .select_related("kitchen_delivery").order_by("confirmed_at"))
+
+
+def kitchen_deliveries_needing_attention() -> QuerySet[KitchenDelivery]:
+    """Deliveries that are not (yet) in Rista: pending, sending, failed, rejected. Oldest first."""
+    return (KitchenDelivery.objects.filter(~Q(status=DeliveryStatus.DELIVERED))
+            .select_related("order").order_by("created_at"))
+
+
+def payment_reference_of(order_id: Any) -> str | None:
+    """The payment reference (UPI UTR / transaction id) recorded when the order was confirmed.
+
+    order_confirm_paid stores it in the CONFIRMED status event; reading it from
+    there keeps the kitchen bridge independent of the payments app.
+    """
+    data = (OrderEvent.objects.filter(order_id=order_id, kind="status", to_status=OrderStatus.CONFIRMED)
+            .order_by("-created_at", "-id").values_list("data", flat=True).first())
+    reference = (data or {}).get("payment_reference")
+    return str(reference) if reference else None
+
+
+def order_find(*, reference: str) -> Order | None:
+    """An order by UUID, or by order number (the most recent business day with that number)."""
+    try:
+        order_id = uuid.UUID(reference)
+    except ValueError:
+        return (Order.objects.filter(order_number__iexact=reference.strip())
+                .order_by("-business_day", "-created_at").first())
+    return Order.objects.filter(pk=order_id).first()

@@ -1,0 +1,74 @@
+"""Kitchen test helpers: paid orders, the sandbox's control routes, time travel on our own rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import requests
+from django.db import transaction
+from django.utils import timezone
+
+from kds_bridge.models import KitchenDelivery
+from orders.models import Order
+from orders.services import order_confirm_paid
+
+PAYMENT_REFERENCE = "T2501061230001"
+
+
+def confirm(order_id: Any, reference: str = PAYMENT_REFERENCE) -> bool:
+    """What the payments app does when PhonePe confirms the money: one transaction."""
+    order = Order.objects.get(pk=order_id)
+    with transaction.atomic():
+        return order_confirm_paid(order_id=order.pk, actor="test", payment_reference=reference,
+                                  amount=order.total_amount_include_tax)
+
+
+def control(rista, method: str, path: str, **body: Any) -> Any:
+    resp = requests.request(method, rista.url + path, json=body or None, timeout=15)
+    resp.raise_for_status()
+    return resp.json()
+
+
+def fault(rista, **rule: Any) -> None:
+    control(rista, "POST", "/_control/faults", **rule)
+
+
+def stats(rista) -> dict[str, Any]:
+    return control(rista, "GET", "/_control/stats")
+
+
+def sale_posts(rista) -> int:
+    return stats(rista)["requests"].get("sale_post", 0)
+
+
+def make_due(delivery: KitchenDelivery) -> None:
+    """Skip the backoff wait: the retry is due now."""
+    KitchenDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+
+
+def backdate(order_id: Any, seconds: float) -> None:
+    """Pretend the order was confirmed (and its delivery created) `seconds` ago."""
+    then = timezone.now() - timedelta(seconds=seconds)
+    Order.objects.filter(pk=order_id).update(confirmed_at=then)
+    KitchenDelivery.objects.filter(order_id=order_id).update(created_at=then, next_attempt_at=then)
+
+
+@pytest.fixture
+def paid_order(place_order) -> Callable[..., tuple[Order, KitchenDelivery]]:
+    """Place an order through the kiosk API and confirm it as the payments app would."""
+
+    def make(body: dict | None = None) -> tuple[Order, KitchenDelivery]:
+        order_id = place_order(body)["order_id"]
+        assert confirm(order_id)
+        order = Order.objects.get(pk=order_id)
+        return order, KitchenDelivery.objects.get(order=order)
+
+    return make
+
+
+def money(value: Any) -> Decimal:
+    return Decimal(str(value))
