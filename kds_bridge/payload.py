@@ -78,28 +78,16 @@ def _discount_split(order: Order, lines: Sequence[OrderLine]) -> tuple[list[Deci
     """(item-level discount per line, sale-level discount, sale `discounts[]`).
 
     Item-level discounts belong on the items, order-level ones on the sale
-    (docs/pricing.md §13). The line snapshot stores each line's total discount
-    but not its split by level, so the split is exact when only one level
-    applied (always the case today: the kiosk's catalogs have at most one kind
-    of automatic discount active). When both levels applied, every discount is
-    put on the items and the sale-level discount is 0: Rista's formulas and
-    every total still hold; only the attribution is coarser (logged).
+    (docs/pricing.md §13); each line snapshot stores its discount split by level.
     """
     applied = order.pricing.get("discounts") or []
-    order_level = [d for d in applied if d.get("level") == LEVEL_ORDER]
-    order_total = _sum(_money(d["amount"]) for d in order_level)
-    item_total = _sum(_money(d["amount"]) for d in applied if d.get("level") != LEVEL_ORDER)
-    if order_total and not item_total:
-        sale_discounts = [
-            {"name": d.get("description") or d.get("code") or "Discount", "type": d["type"],
-             "rate": _money(d["rate"]), "amount": _neg(_money(d["amount"]))}
-            for d in order_level
-        ]
-        return [ZERO for _ in lines], order_total, sale_discounts
-    if order_total and item_total:
-        log.warning("item and order discounts both applied: all discounts reported on the items",
-                    extra={"order_id": str(order.id)})
-    return [line.discount_amount for line in lines], ZERO, []
+    sale_discounts = [
+        {"name": d.get("description") or d.get("code") or "Discount", "type": d["type"],
+         "rate": _money(d["rate"]), "amount": _neg(_money(d["amount"]))}
+        for d in applied if d.get("level") == LEVEL_ORDER
+    ]
+    sale_discount = _sum(line.order_discount_amount for line in lines)
+    return [line.item_discount_amount for line in lines], sale_discount, sale_discounts
 
 
 def _item(line: OrderLine, item_discount: Decimal) -> dict[str, Any]:

@@ -126,6 +126,9 @@ class OrderLine(models.Model):
     option_amount = money()
     gross_amount = money()
     discount_amount = money()
+    # The split by level, so the kitchen sale can put item discounts on items and order ones on the sale.
+    item_discount_amount = money(default=Decimal("0"))
+    order_discount_amount = money(default=Decimal("0"))
     net_amount = money()
     tax_amount = money()
     total_amount = money()

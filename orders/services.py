@@ -163,6 +163,7 @@ def _create_order(*, kiosk: Kiosk, priced: PricedCart, number: str, day: Any, no
             options=[line_dict for line_dict in summary["lines"][position]["options"]],
             note=line.note or "", item_amount=line.item_amount, option_amount=line.option_amount,
             gross_amount=line.gross_amount, discount_amount=line.discount_amount, net_amount=line.net_amount,
+            item_discount_amount=line.item_discount_amount, order_discount_amount=line.order_discount_amount,
             tax_amount=line.tax_amount, total_amount=line.total_amount,
             taxes=summary["lines"][position]["taxes"], price_includes_tax=line.price_includes_tax,
             measuring_unit=line.measuring_unit or "", item_nature=line.item_nature or "",

@@ -192,7 +192,7 @@ def test_item_level_discount_dine_in_with_round_off(rista, paid_order, settings)
     assert sale["totalAmount"] == order.total_amount_include_tax == sale["totalAmount"].to_integral_value()
 
 
-def test_item_and_order_discounts_together_still_add_up(rista, paid_order):
+def test_item_and_order_discounts_are_each_reported_at_their_level(rista, paid_order):
     doc = cb.sample_catalog()
     cb.add_discount(doc, "idli20", rate=20, category_ids=[cb.CATEGORY_IDLI])
     cb.add_discount(doc, "fiveoff", rate=5, discount_type="Absolute")
@@ -202,6 +202,9 @@ def test_item_and_order_discounts_together_still_add_up(rista, paid_order):
     sale = sale_of(order)
     assert_rista_formulas(sale, order)
     assert total(-i["discountAmount"] for i in sale["items"]) - sale["discountAmount"] == order.discount_total
+    assert [-i["discountAmount"] for i in sale["items"]] == [money("0.00"), money("14.00")]  # 20% off the idli
+    assert sale["discountAmount"] == money("-5.00")
+    assert [d["amount"] for d in sale["discounts"]] == [money("-5.00")]
 
 
 def test_totals_that_disagree_with_the_order_are_refused(paid_order):
