@@ -71,7 +71,7 @@ def phonepe(phonepe_server, settings) -> Iterator:
     """The PhonePe sandbox, pristine for each test, with our settings pointing at it.
 
     Its webhook URL is unset: tests that want callbacks delivered point it at a
-    live server (`phonepe.webhook_url = live_server.url + ...`) themselves.
+    live server (`phonepe.config.webhook_url = live_server.url + ...`) themselves.
     """
     phonepe_server.reset()
     settings.PHONEPE_BASE_URL = phonepe_server.url

@@ -1,0 +1,51 @@
+"""`python manage.py reconcile_payments [--order ID] [--due-only]`: one reconciliation pass, now.
+
+Asks PhonePe about every open payment and refund (or only those due on the
+schedule, with --due-only; or only one order's, with --order), applies the
+answers exactly as the webhook and the beat job would, runs the expiry check,
+and prints each change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from orders.models import Order
+from payments.reconciliation import orders_expire, payments_reconcile
+
+
+class Command(BaseCommand):
+    help = "Check open PhonePe payments and refunds now, apply the results, expire unpaid orders; print changes."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--order", help="Only this order (its UUID, or its order number for today's orders).")
+        parser.add_argument("--due-only", action="store_true",
+                            help="Only payments due on PhonePe's schedule (what the beat job does).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        order_id = self._order_id(options.get("order"))
+        report = payments_reconcile(order_id=order_id, force=not options["due_only"])
+        expiry = orders_expire(order_id=order_id)
+        changes = [*report.changes, *expiry.changes]
+        for change in changes:
+            self.stdout.write(str(change))
+        errors = report.errors + expiry.errors
+        summary = (f"checked {report.checked} payment(s), {report.refunds_checked} refund(s); "
+                   f"{len(changes)} change(s); {expiry.orders_expired} order(s) expired; {errors} error(s)")
+        self.stdout.write(self.style.WARNING(summary) if errors else self.style.SUCCESS(summary))
+
+    def _order_id(self, value: str | None) -> Any:
+        if not value:
+            return None
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+        matches = list(Order.objects.filter(order_number=value).order_by("-created_at")
+                       .values_list("id", flat=True)[:1])
+        if not matches:
+            raise CommandError(f"no order {value!r}")
+        return matches[0]

@@ -1,0 +1,217 @@
+"""The safety nets: the reconciler (PhonePe's status-check schedule for every open payment and
+refund) and the expiry job (unpaid orders whose window closed).
+
+Both claim work in a short transaction (`SELECT ... FOR UPDATE SKIP LOCKED`, then
+bump `next_check_at` so a concurrent pass skips it), ask PhonePe outside any
+transaction, and apply answers through the same services the webhook uses.
+Beat runs the reconciler every 3 s and the expiry job every 30 s; neither uses
+an ETA or countdown, so nothing waits in the broker beyond its visibility timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from kiosk_project.core import metrics
+from kiosk_project.core.logging import log_context
+from orders.models import Order, OrderStatus
+from orders.services import order_transition
+from payments.conf import conf
+from payments.gateway import GatewayError
+from payments.locks import lock_order
+from payments.models import OPEN_REFUND_STATUSES, OPEN_STATUSES, Payment, Refund, RefundStatus
+from payments.refunds import refund_check, refund_submit
+from payments.schedule import next_check_delay
+from payments.services import Outcome, age_of, horizon_of, payment_check
+
+log = logging.getLogger(__name__)
+
+EXPIRY_REASON = "payment window closed"
+
+
+@dataclass
+class Change:
+    order_number: str
+    order_id: str
+    reference: str
+    before: str
+    after: str
+    note: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.order_number} {self.reference}: {self.before} -> {self.after}"
+        return f"{text} ({self.note})" if self.note else text
+
+
+@dataclass
+class PassReport:
+    checked: int = 0
+    refunds_checked: int = 0
+    orders_expired: int = 0
+    errors: int = 0
+    changes: list[Change] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"checked": self.checked, "refunds_checked": self.refunds_checked,
+                "orders_expired": self.orders_expired, "errors": self.errors,
+                "changes": [str(c) for c in self.changes]}
+
+
+# -- payments ----------------------------------------------------------------------------------------
+
+
+def payments_reconcile(*, now: datetime | None = None, order_id: Any = None, force: bool = False) -> PassReport:
+    """One pass: check every due open payment and refund with PhonePe and apply the answers.
+
+    `force` ignores the schedule (every open payment/refund, e.g. from the
+    management command); `order_id` limits the pass to one order.
+    """
+    report = PassReport()
+    deadline = time.monotonic() + float(conf("PAYMENT_RECONCILE_TIME_BUDGET"))
+    for payment_id, payment_order_id in _claim_payments(now=now or timezone.now(), order_id=order_id, force=force):
+        if time.monotonic() > deadline:
+            break  # claimed rows not checked now keep their bumped schedule and come back
+        report.checked += 1
+        try:
+            applied = payment_check(payment_id=payment_id, source="reconciler")
+        except GatewayError as exc:
+            report.errors += 1
+            metrics.incr("payments.reconcile_errors")
+            with log_context(order_id=str(payment_order_id)):
+                log.warning("reconciler could not check a payment", extra={"payment_id": str(payment_id),
+                                                                            "error": str(exc)[:300]})
+            continue
+        if applied.changed:
+            report.changes.append(Change(applied.order_number, str(applied.order_id), applied.reference,
+                                         applied.before, applied.after,
+                                         f"{applied.outcome}; order {applied.order_status}"))
+            if applied.outcome in (Outcome.CONFIRMED, Outcome.LATE_CONFIRMED):
+                metrics.incr("payments.confirmed_by_reconciler")
+                with log_context(order_id=str(applied.order_id)):
+                    log.warning("reconciler confirmed a payment whose callback never arrived",
+                                extra={"reference": applied.reference})
+    for refund_id, refund_order_id in _claim_refunds(now=now or timezone.now(), order_id=order_id, force=force):
+        if time.monotonic() > deadline:
+            break
+        report.refunds_checked += 1
+        before = Refund.objects.values_list("status", flat=True).get(pk=refund_id)
+        try:
+            refund = refund_check(refund_id=refund_id)
+        except GatewayError as exc:
+            report.errors += 1
+            with log_context(order_id=str(refund_order_id)):
+                log.warning("reconciler could not check a refund", extra={"refund_id": str(refund_id),
+                                                                           "error": str(exc)[:300]})
+            continue
+        if refund.status != before:
+            order = Order.objects.only("order_number").get(pk=refund.payment.order_id)
+            report.changes.append(Change(order.order_number, str(order.pk), refund.merchant_refund_id, before,
+                                         refund.status, "refund"))
+    return report
+
+
+def _claim_payments(*, now: datetime, order_id: Any, force: bool) -> list[tuple[Any, Any]]:
+    """Claim due open payments: lock them (skipping rows another pass holds) and move each to its
+    next scheduled check before the lock is released, so no other pass checks it meanwhile."""
+    with transaction.atomic():
+        rows = Payment.objects.select_for_update(skip_locked=True).filter(status__in=OPEN_STATUSES)
+        if order_id is not None:
+            rows = rows.filter(order_id=order_id)
+        if not force:
+            rows = rows.filter(next_check_at__lte=now)
+        fields = ("id", "order_id", "status", "created_at", "initiated_at", "expires_at", "next_check_at")
+        claimed = list(rows.order_by("next_check_at").only(*fields)[:conf("PAYMENT_RECONCILE_BATCH")])
+        for payment in claimed:
+            delay = next_check_delay(age_of(payment, now), horizon_of(payment))
+            # Past the horizon this is the last check; if PhonePe cannot answer it, try again in a minute.
+            payment.next_check_at = now + timedelta(seconds=delay if delay is not None else 60)
+        Payment.objects.bulk_update(claimed, ["next_check_at"])
+    return [(p.id, p.order_id) for p in claimed]
+
+
+def _claim_refunds(*, now: datetime, order_id: Any, force: bool) -> list[tuple[Any, Any]]:
+    with transaction.atomic():
+        rows = Refund.objects.select_for_update(skip_locked=True, of=("self",)).filter(status__in=OPEN_REFUND_STATUSES)
+        if order_id is not None:
+            rows = rows.filter(payment__order_id=order_id)
+        if not force:
+            rows = rows.filter(next_check_at__lte=now)
+        claimed = list(rows.order_by("next_check_at").select_related("payment")
+                       .only("id", "next_check_at", "payment__order_id")[:conf("PAYMENT_RECONCILE_BATCH")])
+        for refund in claimed:
+            refund.next_check_at = now + timedelta(seconds=60)  # a lease; the check sets the real next time
+        Refund.objects.bulk_update(claimed, ["next_check_at"])
+    return [(r.id, r.payment.order_id) for r in claimed]
+
+
+def refund_submit_pending(*, refund_id: Any) -> None:
+    """The Celery task's body: submit one refund (it may already have been submitted; that is fine)."""
+    refund = Refund.objects.only("status").filter(pk=refund_id).first()
+    if refund is not None and refund.status == RefundStatus.CREATED:
+        refund_submit(refund_id=refund_id)
+
+
+# -- orders ------------------------------------------------------------------------------------------
+
+
+def orders_expire(*, now: datetime | None = None, order_id: Any = None) -> PassReport:
+    """PENDING orders past `expires_at` with no payment PhonePe still reports open or paid -> EXPIRED.
+
+    Open attempts get a last status check first (outside any transaction): a
+    payment made in the last seconds confirms the order instead of being refunded
+    after a needless expiry, and a QR PhonePe still accepts keeps the order open
+    until the QR's own expiry (plus grace) has passed.
+    """
+    now = now or timezone.now()
+    report = PassReport()
+    deadline = time.monotonic() + float(conf("PAYMENT_RECONCILE_TIME_BUDGET"))
+    orders = Order.objects.filter(status=OrderStatus.PENDING, expires_at__lt=now)
+    if order_id is not None:
+        orders = orders.filter(pk=order_id)
+    for oid in list(orders.order_by("expires_at").values_list("id", flat=True)[:conf("PAYMENT_EXPIRE_BATCH")]):
+        if time.monotonic() > deadline:
+            break  # the next run (30 s) continues with the rest
+        with log_context(order_id=str(oid)):
+            if _order_expire(oid, now, report):
+                report.orders_expired += 1
+    return report
+
+
+def _order_expire(order_id: Any, now: datetime, report: PassReport) -> bool:
+    for payment in Payment.objects.filter(order_id=order_id, status__in=OPEN_STATUSES):
+        report.checked += 1
+        try:
+            applied = payment_check(payment_id=payment.id, source="expiry")
+        except GatewayError as exc:
+            report.errors += 1
+            if age_of(payment, now) < horizon_of(payment):
+                log.warning("expiry postponed: PhonePe could not say whether the open QR was paid",
+                            extra={"reference": payment.merchant_reference, "error": str(exc)[:300]})
+                return False
+            continue  # past expiry + grace: PhonePe no longer takes it; a late success would be refunded
+        if applied.changed:
+            report.changes.append(Change(applied.order_number, str(applied.order_id), applied.reference,
+                                         applied.before, applied.after, f"{applied.outcome} (expiry check)"))
+    with transaction.atomic():
+        order = lock_order(order_id)
+        if order.status != OrderStatus.PENDING:
+            return False  # the last check confirmed it (or someone else closed it)
+        still_open = Payment.objects.filter(order_id=order_id, status__in=OPEN_STATUSES).exists()
+        if still_open:
+            return False  # PhonePe still accepts a QR for it: wait for that QR's outcome
+        expired = order_transition(order_id=order_id, to_status=OrderStatus.EXPIRED, expected=(OrderStatus.PENDING,),
+                                   actor="system", reason=EXPIRY_REASON, status_reason=EXPIRY_REASON,
+                                   data={"expires_at": order.expires_at})
+    if expired:
+        metrics.incr("orders.expired")
+        report.changes.append(Change(order.order_number, str(order_id), "-", OrderStatus.PENDING,
+                                     OrderStatus.EXPIRED, EXPIRY_REASON))
+    return expired
+

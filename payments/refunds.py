@@ -1,0 +1,255 @@
+"""Refunds: the full amount back to the customer, tracked until PhonePe says it is done.
+
+Used automatically for a payment that succeeded after its order closed (late
+success) or a second payment for a confirmed order, and by managers from the
+admin. Same three phases as initiation: record a CREATED refund (in the
+caller's transaction, rows locked), submit it to PhonePe after commit, record
+the answer in a new transaction. The merchant refund id is fixed when the row
+is written, so submitting twice (the task and the reconciler's safety net) is
+harmless: PhonePe answers "already used" and we read the refund's status.
+
+Completion is learnt from refund callbacks (v2 `pg.refund.*`, v1 S2S callbacks
+carrying the refund's merchantTransactionId) and from the reconciler's status
+checks, both ending in `refund_apply_status`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from kiosk_project.core import metrics
+from kiosk_project.core.errors import Conflict
+from kiosk_project.core.logging import log_context
+from orders.models import Order, OrderEvent, OrderStatus
+from orders.services import order_transition
+from payments.conf import conf
+from payments.gateway import (
+    GatewayDuplicate,
+    GatewayNotFound,
+    GatewayRejected,
+    GatewayUnavailable,
+    RefundResult,
+    get_gateway,
+)
+from payments.gateway.base import COMPLETED, FAILED, PENDING
+from payments.locks import lock_order_and_payment, lock_refund_chain
+from payments.models import EventSource, Payment, PaymentStatus, Refund, RefundStatus
+from payments.schedule import refund_next_check_delay
+from payments.services import ledger_record, to_paise
+
+log = logging.getLogger(__name__)
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9]")
+REFUNDABLE = (PaymentStatus.SUCCEEDED, PaymentStatus.NEEDS_REVIEW)
+
+
+class PaymentNotRefundable(Conflict):
+    code = "PAYMENT_NOT_REFUNDABLE"
+    message = "Only a payment PhonePe reported as paid can be refunded."
+
+
+def new_refund_reference(order: Order) -> str:
+    number = _UNSAFE.sub("", order.order_number)[:10] or "O"
+    return f"R{number}-{secrets.token_hex(6).upper()}"
+
+
+# -- creating ----------------------------------------------------------------------------------------
+
+
+def refund_create(*, payment_id: Any, reason: str, requested_by: str, submit_now: bool = True) -> Refund:
+    """Refund a paid payment in full; idempotent (an open or completed refund is returned as is).
+
+    With submit_now (managers in the admin) PhonePe is asked right after the
+    commit, in this thread, so the caller sees its answer; otherwise a task does it.
+    """
+    with transaction.atomic():
+        order, payment = lock_order_and_payment(payment_id)
+        with log_context(order_id=str(order.id)):
+            existing = (Refund.objects.filter(payment_id=payment.id)
+                        .exclude(status=RefundStatus.FAILED).order_by("-created_at").first())
+            if existing is not None:
+                return existing
+            if payment.status not in REFUNDABLE or payment.paid_amount is None:
+                raise PaymentNotRefundable(details={"status": payment.status})
+            refund = refund_record_in_transaction(order=order, payment=payment, reason=reason,
+                                                  requested_by=requested_by, enqueue=not submit_now)
+    if submit_now:
+        return refund_submit(refund_id=refund.id)
+    return refund
+
+
+def refund_record_in_transaction(*, order: Order, payment: Payment, reason: str, requested_by: str,
+                                 enqueue: bool = True) -> Refund:
+    """Write a CREATED refund of everything that was paid and mark the payment REFUND_PENDING.
+
+    Must run inside the caller's transaction with order and payment locked
+    (payments.locks); the submission to PhonePe is enqueued on commit.
+    """
+    now = timezone.now()
+    amount = payment.paid_amount if payment.paid_amount is not None else payment.amount
+    refund = Refund.objects.create(
+        payment=payment, merchant_refund_id=new_refund_reference(order), amount=amount,
+        amount_paise=to_paise(amount), status=RefundStatus.CREATED, reason=reason[:255],
+        requested_by=requested_by[:128],
+        # The reconciler submits it if the task never runs (lost publish, dead worker).
+        next_check_at=now + timedelta(seconds=conf("PAYMENT_REFUND_SUBMIT_AFTER")),
+    )
+    payment.status = PaymentStatus.REFUND_PENDING
+    payment.save(update_fields=["status", "updated_at"])
+    OrderEvent.objects.create(order_id=order.id, kind="payment", actor=requested_by[:128],
+                              reason=f"refund started: {reason}"[:255],
+                              data={"payment_reference": payment.merchant_reference,
+                                    "refund_reference": refund.merchant_refund_id, "amount": amount})
+    metrics.incr("payments.refund_started")
+    log.warning("refund started", extra={"reference": payment.merchant_reference,
+                                         "refund_reference": refund.merchant_refund_id, "reason": reason})
+    if enqueue:
+        refund_id, order_id = str(refund.id), str(order.id)
+        transaction.on_commit(lambda: refund_submit_enqueue(refund_id=refund_id, order_id=order_id))
+    return refund
+
+
+def refund_submit_enqueue(*, refund_id: str, order_id: str | None = None) -> bool:
+    """Publish the submit task; a broker failure is logged, never raised (the reconciler will submit)."""
+    from payments.tasks import payments_refund_submit_task
+
+    try:
+        payments_refund_submit_task.delay(refund_id)
+        return True
+    except Exception as exc:
+        metrics.incr("payments.refund_enqueue_failed")
+        with log_context(order_id=order_id or ""):
+            log.warning("refund submit not enqueued; the reconciler will submit it",
+                        extra={"refund_id": refund_id, "error": f"{type(exc).__name__}: {exc}"[:300]})
+        return False
+
+
+# -- talking to PhonePe ----------------------------------------------------------------------------
+
+
+def refund_submit(*, refund_id: Any) -> Refund:
+    """Send a CREATED refund to PhonePe (no transaction held) and record the answer."""
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    payment = refund.payment
+    with log_context(order_id=str(payment.order_id)):
+        if refund.status != RefundStatus.CREATED:
+            return refund
+        gateway = get_gateway(payment.provider)
+        try:
+            try:
+                result = gateway.refund(merchant_refund_id=refund.merchant_refund_id,
+                                        original_reference=payment.merchant_reference,
+                                        amount_paise=refund.amount_paise)
+            except GatewayDuplicate:  # already submitted (by the task or an earlier pass): read it instead
+                result = gateway.refund_status(refund.merchant_refund_id)
+        except GatewayUnavailable as exc:
+            _retry_later(refund, exc.message)
+            return refund
+        except GatewayRejected as exc:
+            result = RefundResult(state=FAILED, amount_paise=refund.amount_paise, provider_refund_id="", utr="",
+                                  raw={"error": exc.message, "body": exc.body}, error_code=exc.code or "REJECTED")
+        ledger_record(source=EventSource.REFUND, kind="refund", reference=refund.merchant_refund_id,
+                      state=result.state, payload=result.raw, payment_id=payment.id, refund_id=refund.id)
+        return refund_apply_status(refund_id=refund.id, result=result, source=EventSource.REFUND)
+
+
+def refund_check(*, refund_id: Any, source: str = EventSource.REFUND_STATUS) -> Refund:
+    """Ask PhonePe how a refund is doing and apply it; submits a refund PhonePe never received."""
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    if refund.status == RefundStatus.CREATED:
+        return refund_submit(refund_id=refund.id)
+    if refund.status != RefundStatus.PENDING:
+        return refund
+    with log_context(order_id=str(refund.payment.order_id)):
+        gateway = get_gateway(refund.payment.provider)
+        try:
+            result = gateway.refund_status(refund.merchant_refund_id)
+        except GatewayNotFound:
+            result = RefundResult(state=PENDING, amount_paise=None, provider_refund_id="", utr="",
+                                  raw={"note": "PhonePe: not found"})
+        ledger_record(source=EventSource.REFUND_STATUS, kind="refund", reference=refund.merchant_refund_id,
+                      state=result.state, payload=result.raw, payment_id=refund.payment_id, refund_id=refund.id)
+        return refund_apply_status(refund_id=refund.id, result=result, source=source)
+
+
+def _retry_later(refund: Refund, error: str) -> None:
+    delay = refund_next_check_delay(refund.check_count)
+    Refund.objects.filter(pk=refund.pk, status=RefundStatus.CREATED).update(
+        next_check_at=timezone.now() + timedelta(seconds=delay), error_code="GATEWAY_UNAVAILABLE",
+        updated_at=timezone.now())
+    metrics.incr("payments.gateway_unavailable")
+    log.warning("refund not submitted: PhonePe unavailable; will retry",
+                extra={"refund_reference": refund.merchant_refund_id, "error": error[:300], "retry_in": delay})
+
+
+@transaction.atomic
+def refund_apply_status(*, refund_id: Any, result: RefundResult, source: str) -> Refund:
+    """Apply PhonePe's word on a refund (locks order, payment, refund in that order)."""
+    order, payment, refund = lock_refund_chain(refund_id)
+    with log_context(order_id=str(order.id)):
+        if refund.status in (RefundStatus.COMPLETED, RefundStatus.FAILED):
+            return refund
+        now = timezone.now()
+        refund.check_count += 1
+        if result.provider_refund_id:
+            refund.provider_refund_id = result.provider_refund_id[:64]
+        if refund.submitted_at is None:
+            refund.submitted_at = now
+        if result.state == PENDING:
+            refund.status = RefundStatus.PENDING
+            refund.next_check_at = now + timedelta(seconds=refund_next_check_delay(refund.check_count))
+            refund.save()
+            return refund
+        refund.next_check_at = None
+        refund.completed_at = now
+        if result.state == COMPLETED:
+            refund.status = RefundStatus.COMPLETED
+            refund.utr = result.utr[:64]
+            refund.save()
+            _refund_completed(order, payment, refund, source)
+        else:
+            refund.status = RefundStatus.FAILED
+            refund.error_code = (result.error_code or "FAILED")[:64]
+            refund.save()
+            _refund_failed(order, payment, refund, source)
+        return refund
+
+
+def _refund_completed(order: Order, payment: Payment, refund: Refund, source: str) -> None:
+    payment.status = PaymentStatus.REFUNDED
+    payment.save(update_fields=["status", "updated_at"])
+    data = {"payment_reference": payment.merchant_reference, "refund_reference": refund.merchant_refund_id,
+            "amount": refund.amount, "source": source}
+    if payment.confirmed_order and order.status == OrderStatus.CONFIRMED:
+        order_transition(order_id=order.id, to_status=OrderStatus.REFUNDED, expected=(OrderStatus.CONFIRMED,),
+                         actor=refund.requested_by, reason=f"refunded: {refund.reason}", data=data,
+                         status_reason=f"refunded: {refund.reason}"[:255])
+    else:
+        OrderEvent.objects.create(order_id=order.id, kind="payment", actor="phonepe",
+                                  reason=f"refunded: {refund.reason}"[:255], data=data)
+        if order.status != OrderStatus.CONFIRMED:
+            Order.objects.filter(pk=order.id).update(
+                status_reason=f"late payment {payment.merchant_reference} refunded"[:255], updated_at=timezone.now())
+    metrics.incr("payments.refunded")
+    log.info("refund completed", extra={"refund_reference": refund.merchant_refund_id, "utr": refund.utr})
+
+
+def _refund_failed(order: Order, payment: Payment, refund: Refund, source: str) -> None:
+    payment.status = PaymentStatus.NEEDS_REVIEW
+    payment.flag_reason = f"refund {refund.merchant_refund_id} failed ({refund.error_code}); refund by hand"[:255]
+    payment.flagged_at = timezone.now()
+    payment.save(update_fields=["status", "flag_reason", "flagged_at", "updated_at"])
+    OrderEvent.objects.create(order_id=order.id, kind="payment", actor="phonepe",
+                              reason=f"refund failed ({refund.error_code}); payment flagged for review"[:255],
+                              data={"payment_reference": payment.merchant_reference,
+                                    "refund_reference": refund.merchant_refund_id, "source": source})
+    metrics.incr("payments.refund_failed")
+    log.error("refund failed; payment flagged for review",
+              extra={"refund_reference": refund.merchant_refund_id, "code": refund.error_code})
