@@ -1,20 +1,30 @@
-"""Smoke test of a running `make run`: what a person trying the demo would do, checked."""
+"""Smoke test of a running `make run`: what a person trying the demo would do, checked.
+
+Menu, quote, order, UPI QR, the customer pays in the PhonePe sandbox, the order
+is CONFIRMED, the sale reaches the Rista sandbox, the kitchen moves it to READY.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 import urllib.request
+from pathlib import Path
 
 BASE = "http://127.0.0.1:8000"
+API = BASE + "/api/v1"
+RISTA = "http://127.0.0.1:8081"
+PHONEPE = "http://127.0.0.1:8082"
+CART = {"items": [{"item_sku_id": "1", "quantity": 2}, {"item_sku_id": "9", "quantity": 1}],
+        "order_mode": "takeaway"}
 
 
-def call(method: str, path: str, body: dict | None = None, headers: dict | None = None,
-         base: str = BASE) -> tuple[int, dict, dict]:
-    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body else None,
+def call(method: str, url: str, body: object = None, headers: dict | None = None) -> tuple[int, dict, object]:
+    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None,
                                  headers={"Content-Type": "application/json", **(headers or {})})
     try:
-        with urllib.request.urlopen(req, timeout=15) as resp:
+        with urllib.request.urlopen(req, timeout=30) as resp:
             raw = resp.read()
             return resp.status, dict(resp.headers), json.loads(raw) if raw else {}
     except urllib.error.HTTPError as exc:
@@ -28,12 +38,57 @@ def check(cond: bool, what: str) -> None:
         sys.exit(1)
 
 
+def wait_for(fetch, done, what: str, timeout: float = 30.0):  # noqa: ANN001
+    deadline = time.time() + timeout
+    while True:
+        value = fetch()
+        if done(value):
+            return value
+        if time.time() > deadline:
+            check(False, f"{what} (last seen: {value})")
+        time.sleep(0.3)
+
+
 def main() -> None:
-    status, headers, menu = call("GET", "/api/v1/catalog")
+    status, headers, menu = call("GET", f"{API}/catalog")
     check(status == 200, f"menu answers 200 (got {status})")
     check(len(menu.get("items", [])) == 33, "menu has the sample's 33 items")
-    status, _, _ = call("GET", "/api/v1/catalog", headers={"If-None-Match": headers.get("ETag", "")})
+    status, _, _ = call("GET", f"{API}/catalog", headers={"If-None-Match": headers.get("ETag", "")})
     check(status == 304, "menu revalidates with 304")
+
+    key = json.loads(Path(".run/demo-kiosk.json").read_text())["key"]
+    kiosk = {"Authorization": f"Kiosk {key}"}
+    status, _, quote = call("POST", f"{API}/orders/quote", CART, kiosk)
+    check(status == 200 and quote["total_amount_include_tax"] == 324.5, "quote is Rs 324.50")
+    status, _, order = call("POST", f"{API}/orders", CART, {**kiosk, "Idempotency-Key": f"smoke-{time.time()}"})
+    check(status == 201 and order["status"] == "PENDING", f"order placed ({order.get('order_number')})")
+    order_id = order["order_id"]
+
+    status, _, payment = call("POST", f"{API}/payment/initiate", {"order_id": order_id, "amount": 324.5}, kiosk)
+    check(status == 201 and payment["qr_string"].startswith("upi://"), "UPI QR issued")
+
+    _, _, pending = call("GET", f"{PHONEPE}/_control/payments")
+    refs = [p["ref"] for p in pending["payments"] if p["state"] == "PENDING"]
+    check(len(refs) >= 1, "the PhonePe sandbox shows the pending payment")
+    status, _, _ = call("POST", f"{PHONEPE}/_control/payments/{refs[-1]}/pay", {})
+    check(status == 200, "the customer pays in the PhonePe sandbox")
+
+    def order_status() -> dict:
+        return call("GET", f"{API}/orders/{order_id}/status", headers=kiosk)[2]
+
+    wait_for(order_status, lambda s: s["status"] == "CONFIRMED", "order CONFIRMED")
+    check(True, "order CONFIRMED after PhonePe's callback")
+
+    def sale() -> dict | None:
+        sales = call("GET", f"{RISTA}/_control/sales")[2]
+        return next((s for s in sales if s["sourceInfo"]["orderTransactionId"] == order_id), None)
+
+    found = wait_for(sale, lambda s: s is not None, "the sale in the Rista sandbox")
+    check(True, f"the kitchen received sale {found['invoiceNumber']}")
+    for rista_status, ours in (("Accepted", "ACCEPTED"), ("Processed", "READY")):
+        call("POST", f"{RISTA}/_control/sales/{found['invoiceNumber']}/status", {"status": rista_status})
+        wait_for(order_status, lambda s, ours=ours: s["kitchen_status"] == ours, f"kitchen {ours}")
+    check(True, "kitchen status READY on the kiosk's status endpoint")
 
 
 if __name__ == "__main__":
