@@ -38,7 +38,7 @@ def check(cond: bool, what: str) -> None:
         sys.exit(1)
 
 
-def wait_for(fetch, done, what: str, timeout: float = 30.0):  # noqa: ANN001
+def wait_for(fetch, done, what: str, timeout: float = 30.0):
     deadline = time.time() + timeout
     while True:
         value = fetch()
