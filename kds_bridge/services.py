@@ -34,6 +34,7 @@ from kds_bridge.payload import SalePayloadError, sale_build, sale_to_wire, sourc
 from kds_bridge.selectors import payment_reference_of
 from kiosk_project.core import metrics
 from kiosk_project.core.logging import log_context
+from kiosk_project.core.tasks import enqueue_or_log
 from orders.models import KitchenStatus, Order, OrderStatus
 from orders.services import order_kitchen_transition
 
@@ -98,15 +99,8 @@ def kitchen_send_enqueue(*, delivery_id: str, order_id: str | None = None) -> bo
     """Publish a send task. A broker failure is logged, never raised: the sweeper will find the row."""
     from kds_bridge.tasks import kitchen_send_task
 
-    try:
-        kitchen_send_task.delay(delivery_id)
-        return True
-    except Exception as exc:
-        metrics.incr("kitchen.enqueue_failed")
-        with log_context(order_id=order_id or ""):
-            log.warning("kitchen send not enqueued; the sweeper will retry it",
-                        extra={"delivery_id": delivery_id, "error": f"{type(exc).__name__}: {exc}"[:300]})
-        return False
+    return enqueue_or_log(kitchen_send_task, delivery_id, metric="kitchen.enqueue_failed",
+                          recovered_by="the kitchen sweeper", order_id=order_id)
 
 
 # --- sending -------------------------------------------------------------------------------------

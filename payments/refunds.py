@@ -27,6 +27,7 @@ from django.utils import timezone
 from kiosk_project.core import metrics
 from kiosk_project.core.errors import Conflict
 from kiosk_project.core.logging import log_context
+from kiosk_project.core.tasks import enqueue_or_log
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.services import order_transition
 from payments.conf import conf
@@ -120,15 +121,8 @@ def refund_submit_enqueue(*, refund_id: str, order_id: str | None = None) -> boo
     """Publish the submit task; a broker failure is logged, never raised (the reconciler will submit)."""
     from payments.tasks import payments_refund_submit_task
 
-    try:
-        payments_refund_submit_task.delay(refund_id)
-        return True
-    except Exception as exc:
-        metrics.incr("payments.refund_enqueue_failed")
-        with log_context(order_id=order_id or ""):
-            log.warning("refund submit not enqueued; the reconciler will submit it",
-                        extra={"refund_id": refund_id, "error": f"{type(exc).__name__}: {exc}"[:300]})
-        return False
+    return enqueue_or_log(payments_refund_submit_task, refund_id, metric="payments.refund_enqueue_failed",
+                          recovered_by="the payments reconciler", order_id=order_id)
 
 
 # -- talking to PhonePe ----------------------------------------------------------------------------
