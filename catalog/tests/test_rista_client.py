@@ -30,7 +30,8 @@ def test_fetch_catalog_with_a_fresh_signed_token_per_request(rista):
 
 def test_wrong_secret_is_rejected_by_the_sandbox(rista):
     with pytest.raises(RistaRejected) as exc:
-        make_client(rista, secret_key="not-the-secret-but-long-enough-for-hs256").fetch_catalog(branch="BLR01", channel="Takeaway")
+        wrong = make_client(rista, secret_key="not-the-secret-but-long-enough-for-hs256")
+        wrong.fetch_catalog(branch="BLR01", channel="Takeaway")
     assert exc.value.http_status == 401
 
 
