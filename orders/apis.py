@@ -68,7 +68,7 @@ class OrderCreateApi(KioskApi):
             raise InvalidIdempotencyKey()
         placement = order_place(kiosk=self.kiosk, data=_validated(request), idempotency_key=key)
         headers = {"Idempotent-Replayed": "true"} if placement.replayed else {}
-        return Response(order_payload(placement.order), status=201, headers=headers)
+        return Response(order_payload(placement.order, placement.lines), status=201, headers=headers)
 
 
 class OrderDetailApi(KioskApi):

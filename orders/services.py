@@ -55,6 +55,7 @@ class PricedCart:
 class Placement:
     order: Order
     replayed: bool
+    lines: list[OrderLine] | None = None  # the lines just written (None on a replay: read them back)
 
 
 def request_fingerprint(data: dict[str, Any]) -> str:
@@ -105,7 +106,7 @@ def order_place(*, kiosk: Kiosk, data: dict[str, Any], idempotency_key: str | No
     """
     fingerprint = request_fingerprint(data)
     if idempotency_key:
-        existing = Order.objects.filter(device_id=kiosk.id, idempotency_key=idempotency_key).first()
+        existing = _order_by_key(kiosk.id, idempotency_key)
         if existing is not None:
             return _replay(existing, fingerprint)
 
@@ -117,11 +118,11 @@ def order_place(*, kiosk: Kiosk, data: dict[str, Any], idempotency_key: str | No
                                  allocate_order_number(branch_code=kiosk.branch_code, day=day))
     try:
         with transaction.atomic():
-            order = _create_order(kiosk=kiosk, priced=priced, number=number, day=day, now=now,
+            order, lines = _create_order(kiosk=kiosk, priced=priced, number=number, day=day, now=now,
                                   idempotency_key=idempotency_key, fingerprint=fingerprint)
     except IntegrityError:
         if idempotency_key:
-            existing = Order.objects.filter(device_id=kiosk.id, idempotency_key=idempotency_key).first()
+            existing = _order_by_key(kiosk.id, idempotency_key)
             if existing is not None:
                 return _replay(existing, fingerprint)
         raise
@@ -130,7 +131,12 @@ def order_place(*, kiosk: Kiosk, data: dict[str, Any], idempotency_key: str | No
         log.info("order placed", extra={"order_number": order.order_number, "kiosk": kiosk.name,
                                         "total": str(order.total_amount_include_tax),
                                         "lines": len(priced.quote.lines)})
-    return Placement(order=order, replayed=False)
+    return Placement(order=order, replayed=False, lines=lines)
+
+
+def _order_by_key(device_id: int, key: str) -> Order | None:
+    # At most one row (unique constraint), so no ORDER BY: a plain indexed lookup.
+    return next(iter(Order.objects.filter(device_id=device_id, idempotency_key=key)[:1]), None)
 
 
 def _replay(order: Order, fingerprint: str) -> Placement:
@@ -142,7 +148,7 @@ def _replay(order: Order, fingerprint: str) -> Placement:
 
 
 def _create_order(*, kiosk: Kiosk, priced: PricedCart, number: str, day: Any, now: Any,
-                  idempotency_key: str | None, fingerprint: str) -> Order:
+                  idempotency_key: str | None, fingerprint: str) -> tuple[Order, list[OrderLine]]:
     quote = priced.quote
     summary = quote.to_dict()
     order = Order.objects.create(
@@ -156,7 +162,7 @@ def _create_order(*, kiosk: Kiosk, priced: PricedCart, number: str, day: Any, no
         catalog_etag=priced.catalog_etag, idempotency_key=idempotency_key, request_hash=fingerprint,
         created_at=now, expires_at=now + timedelta(seconds=settings.ORDER_EXPIRY_SECONDS),
     )
-    OrderLine.objects.bulk_create([
+    lines = OrderLine.objects.bulk_create([
         OrderLine(
             order=order, position=position, sku=line.sku, rista_item_id=line.item_id, name=line.name,
             category_id=line.category_id or "", quantity=line.quantity, unit_price=line.unit_price,
@@ -173,7 +179,7 @@ def _create_order(*, kiosk: Kiosk, priced: PricedCart, number: str, day: Any, no
     OrderEvent.objects.create(order=order, kind="status", from_status="", to_status=OrderStatus.PENDING,
                               actor=f"kiosk:{kiosk.name}", reason="order placed",
                               data={"total": quote.total_amount_include_tax, "catalog_etag": priced.catalog_etag})
-    return order
+    return order, lines
 
 
 def order_transition(*, order_id: Any, to_status: str, expected: tuple[str, ...], actor: str, reason: str = "",
