@@ -17,5 +17,5 @@ RUN SECRET_KEY=build ALLOWED_HOSTS=build DATABASE_URL=sqlite:////tmp/build.db RE
 RUN useradd --system --uid 1001 kiosk && chown -R kiosk /app
 USER kiosk
 EXPOSE 8000
-CMD ["gunicorn", "kiosk_project.wsgi", "-b", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "2", \
-     "--threads", "8", "--timeout", "30", "--graceful-timeout", "10", "--access-logfile", "-"]
+CMD ["gunicorn", "kiosk_project.wsgi", "-b", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "2", "--reuse-port", \
+     "--threads", "4", "--timeout", "30", "--graceful-timeout", "10", "--access-logfile", "-"]

@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.fastpath import etag_matches
 from catalog.services import catalog_get, catalog_refresh_many
 from kiosk_project.core import metrics
 from kiosk_project.core.errors import ApplicationError, NotFound, UpstreamError
@@ -30,14 +31,6 @@ class WebhookUnauthorized(ApplicationError):
     status_code = 401
     code = "WEBHOOK_UNAUTHORIZED"
     message = "Missing or wrong webhook secret."
-
-
-def _etag_matches(header: str, etag: str) -> bool:
-    if not header:
-        return False
-    if header.strip() == "*":
-        return True
-    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
 
 
 def _channel(request: Request) -> str:
@@ -76,7 +69,7 @@ class CatalogApi(APIView):
     )
     def get(self, request: Request) -> HttpResponse:
         entry = catalog_get(branch=settings.KIOSK_BRANCH_CODE, channel=_channel(request))
-        if _etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), entry.etag):
+        if etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), entry.etag):
             response = HttpResponse(status=304)
         else:
             response = HttpResponse(entry.body, content_type="application/json")

@@ -5,12 +5,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from kiosk_project.core.health import health, metrics_view
 
 urlpatterns = [
+    path("api/v1/", include("catalog.urls")),  # first: the menu is the most requested path
     path("health", health, name="health"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/v1/", include("catalog.urls")),
     path("api/v1/", include("orders.urls")),
     path("api/v1/", include("payments.urls")),
     path("api/v1/", include("kds_bridge.urls")),

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from catalog.pricing import CartLine, CartOption, Quote, quote_cart
@@ -134,9 +134,20 @@ def order_place(*, kiosk: Kiosk, data: dict[str, Any], idempotency_key: str | No
     return Placement(order=order, replayed=False, lines=lines)
 
 
+_BY_KEY_SQL = "SELECT id FROM {table} WHERE device_id = %s AND idempotency_key = %s"
+
+
 def _order_by_key(device_id: int, key: str) -> Order | None:
-    # At most one row (unique constraint), so no ORDER BY: a plain indexed lookup.
-    return next(iter(Order.objects.filter(device_id=device_id, idempotency_key=key)[:1]), None)
+    """The order a kiosk placed with this key, if any.
+
+    Every checkout runs this before pricing, and almost always finds nothing, so
+    it is one plain indexed SELECT (the unique constraint's index), not an ORM
+    query; the full order is loaded only for a replay.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_BY_KEY_SQL.format(table=connection.ops.quote_name(Order._meta.db_table)), [device_id, key])
+        row = cursor.fetchone()
+    return Order.objects.get(pk=row[0]) if row else None
 
 
 def _replay(order: Order, fingerprint: str) -> Placement:

@@ -79,7 +79,7 @@ def main() -> int:
     workers = "1" if embedded else os.environ.get("WEB_CONCURRENCY", "2")
     start("web", [PY, "-m", "gunicorn", "kiosk_project.wsgi", "-b", f"127.0.0.1:{WEB_PORT}",
                   "--worker-class", "gthread", "--threads", "8", "--workers", workers,
-                  "--access-logfile", "-", "--graceful-timeout", "5"])
+                  "--reuse-port", "--access-logfile", "-", "--graceful-timeout", "5"])
     if embedded:
         if (ROOT / "kiosk_project" / "core" / "management" / "commands" / "run_periodic.py").exists():
             start("scheduler", [*manage, "run_periodic"])

@@ -1,0 +1,145 @@
+"""The menu's WSGI fast path: what it answers itself, and everything it leaves to Django."""
+
+from __future__ import annotations
+
+import time
+from wsgiref.util import setup_testing_defaults
+
+import pytest
+import requests
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+
+from catalog import store
+from catalog.fastpath import CatalogFastPath
+from catalog.services import catalog_refresh
+from kiosk_project.wsgi import django_application
+
+pytestmark = pytest.mark.django_db
+
+
+class Inner:
+    """Django behind the fast path, counting what reached it."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, environ, start_response):
+        self.calls += 1
+        return django_application(environ, start_response)
+
+
+def call(app, path: str = "/api/v1/catalog", method: str = "GET", query: str = "", **headers: str):
+    environ: dict = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query,
+                     "HTTP_HOST": "kiosk.example.com", **headers}
+    setup_testing_defaults(environ)
+    seen: dict = {}
+
+    def start_response(status, response_headers, exc_info=None):
+        seen["status"] = int(status.split()[0])
+        seen["headers"] = dict(response_headers)
+
+    body = b"".join(app(environ, start_response))
+    return seen["status"], seen["headers"], body
+
+
+@pytest.fixture
+def app(settings):
+    settings.ALLOWED_HOSTS = ["kiosk.example.com"]
+    # Like Django's test client: a real WSGI request must not close the test's database connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    inner = Inner()
+    yield CatalogFastPath(inner), inner
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def warm(rista, settings):
+    return catalog_refresh(branch=settings.KIOSK_BRANCH_CODE, channel=settings.KIOSK_DEFAULT_CHANNEL)
+
+
+def test_a_fresh_menu_is_answered_without_django(app, warm, django_assert_num_queries):
+    fast, inner = app
+    with django_assert_num_queries(0):
+        status, headers, body = call(fast)
+    assert status == 200 and body == warm.body
+    assert headers["ETag"] == warm.etag and headers["X-Catalog-Source"] == "cache"
+    assert headers["Content-Type"] == "application/json" and headers["Cache-Control"] == "no-cache"
+    assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+    assert len(headers["X-Request-ID"]) == 32
+    assert inner.calls == 0
+
+
+def test_if_none_match_is_a_304_without_a_body(app, warm):
+    fast, inner = app
+    status, headers, body = call(fast, HTTP_IF_NONE_MATCH=warm.etag)
+    assert (status, body, headers["ETag"]) == (304, b"", warm.etag)
+    assert inner.calls == 0
+
+
+def test_the_same_answer_as_django(app, warm, settings):
+    fast, _ = app
+    _, fast_headers, fast_body = call(fast)
+    settings.CATALOG_FAST_PATH_TTL = 0  # off: Django answers
+    status, django_headers, django_body = call(fast)
+    assert status == 200 and django_body == fast_body
+    for name in ("ETag", "Content-Type", "Cache-Control", "X-Catalog-Source", "X-Frame-Options",
+                 "X-Content-Type-Options", "Referrer-Policy", "Cross-Origin-Opener-Policy"):
+        assert django_headers.get(name) == fast_headers.get(name), name
+
+
+@pytest.mark.parametrize("case", ["miss", "post", "other path", "unknown channel", "kiosk key required",
+                                  "ageing copy", "bad host"])
+def test_everything_else_goes_to_django(app, rista, settings, case):
+    fast, inner = app
+    if case != "miss":
+        catalog_refresh(branch=settings.KIOSK_BRANCH_CODE, channel=settings.KIOSK_DEFAULT_CHANNEL)
+    kwargs: dict = {}
+    if case == "post":
+        kwargs["method"] = "POST"
+    elif case == "other path":
+        kwargs["path"] = "/api/v1/catalog/"
+    elif case == "unknown channel":
+        kwargs["query"] = "channel=Nope"
+    elif case == "kiosk key required":
+        settings.CATALOG_REQUIRE_KIOSK_KEY = True
+    elif case == "ageing copy":
+        settings.CATALOG_REFRESH_AFTER = -1  # every copy is "old": Django serves it and refreshes ahead
+    elif case == "bad host":
+        kwargs["HTTP_HOST"] = "evil.example.net"
+    status, _, _ = call(fast, **kwargs)
+    assert inner.calls == 1
+    expected = {"miss": 200, "post": 405, "other path": 404, "unknown channel": 404, "kiosk key required": 401,
+                "ageing copy": 200, "bad host": 400}[case]
+    assert status == expected
+
+
+def test_a_configured_channel_in_the_query_is_served(app, rista, settings):
+    settings.KIOSK_CHANNELS = ["Takeaway", "Dine In"]
+    dine_in = catalog_refresh(branch=settings.KIOSK_BRANCH_CODE, channel="Dine In")
+    fast, inner = app
+    status, headers, _ = call(fast, query="channel=Dine+In")
+    assert (status, headers["ETag"], inner.calls) == (200, dine_in.etag, 0)
+
+
+def test_a_refresh_reaches_each_process_within_the_copy_ttl(app, warm, rista, settings):
+    settings.CATALOG_FAST_PATH_TTL = 0.2
+    fast, _ = app
+    assert call(fast)[1]["ETag"] == warm.etag
+    requests.post(f"{rista.url}/_control/items/1", json={"price": 125}, timeout=5)
+    fresh = catalog_refresh(branch=settings.KIOSK_BRANCH_CODE, channel=settings.KIOSK_DEFAULT_CHANNEL)
+    time.sleep(0.25)
+    assert call(fast)[1]["ETag"] == fresh.etag != warm.etag
+
+
+def test_cache_trouble_falls_back_to_django(app, warm, settings, monkeypatch):
+    fast, inner = app
+
+    def down(*args, **kwargs):
+        raise store.CacheDown("redis is down")
+
+    monkeypatch.setattr("catalog.fastpath.cache_read", down)
+    status, _, _ = call(fast)
+    assert inner.calls == 1 and status == 200  # Django serves it (here from Redis, which is actually up)
