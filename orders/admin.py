@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import URLPattern, path
 
 from orders.models import Order, OrderEvent, OrderLine
+from orders.printing import DOCUMENTS, order_print
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -55,6 +59,21 @@ class OrderAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders come from kiosks; history is never hand-written
+
+    def get_urls(self) -> list[URLPattern]:
+        custom = [path("<uuid:order_id>/print/<str:document>/", self.admin_site.admin_view(self.print_view),
+                       name="orders_order_print")]
+        return custom + super().get_urls()
+
+    def print_view(self, request: HttpRequest, order_id: str, document: str) -> HttpResponse:
+        """A printable KOT or bill; each print is recorded, reprints are marked DUPLICATE."""
+        if document not in DOCUMENTS:
+            raise Http404("Unknown document")
+        order = get_object_or_404(Order, pk=order_id)
+        if not self.has_view_permission(request, order):
+            raise PermissionDenied
+        context = order_print(order=order, document=document, actor=f"staff:{request.user.get_username()}")
+        return render(request, f"orders/print/{document}.html", context)
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

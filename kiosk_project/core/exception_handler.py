@@ -11,7 +11,8 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -65,18 +66,30 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     return Response(body, status=status, headers=headers)
 
 
-def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if not _is_api(request):  # the back office keeps Django's HTML pages
+        return defaults.page_not_found(request, exception or Http404())
     return JsonResponse(envelope("NOT_FOUND", "Not found."), status=404)
 
 
-def json_500(request: HttpRequest) -> JsonResponse:
+def json_500(request: HttpRequest) -> HttpResponse:
+    if not _is_api(request):
+        return defaults.server_error(request)
     return JsonResponse(envelope("INTERNAL_ERROR", "Something went wrong on our side; please try again."),
                         status=500)
 
 
-def json_400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def json_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if not _is_api(request):
+        return defaults.bad_request(request, exception or Exception())
     return JsonResponse(envelope("BAD_REQUEST", "The request is invalid."), status=400)
 
 
-def json_403(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def json_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if not _is_api(request):
+        return defaults.permission_denied(request, exception or PermissionDenied())
     return JsonResponse(envelope("PERMISSION_DENIED", "You do not have permission to do this."), status=403)
