@@ -102,12 +102,22 @@ def postgres() -> Iterator[str]:
         say(f"PostgreSQL ({bindir}) on 127.0.0.1:{port}")
         yield f"postgres://postgres@127.0.0.1:{port}/postgres"
     finally:
-        proc.send_signal(signal.SIGINT)  # fast shutdown
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=15)
-        if proc.poll() is None:
-            proc.kill()
+        _stop_postgres(proc, data)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _stop_postgres(proc: subprocess.Popen, data: str) -> None:
+    """Fast shutdown (SIGINT) sent to the postmaster itself: runuser does not forward signals."""
+    try:
+        with open(os.path.join(data, "postmaster.pid")) as pidfile:
+            postmaster = int(pidfile.readline())
+        os.kill(postmaster, signal.SIGINT)
+    except (OSError, ValueError):
+        proc.send_signal(signal.SIGINT)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=15)
+    if proc.poll() is None:
+        proc.kill()
 
 
 @contextlib.contextmanager
@@ -151,7 +161,28 @@ def main(argv: list[str]) -> int:
         if not env.get("REDIS_URL"):
             env["REDIS_URL"] = stack.enter_context(redis())
         env.setdefault("CELERY_BROKER_URL", env["REDIS_URL"].rsplit("/", 1)[0] + "/1")
-        return subprocess.call(command, env=env)
+        return run_command(command, env)
+
+
+def run_command(command: list[str], env: dict[str, str]) -> int:
+    """Run the command; on SIGINT/SIGTERM stop it gently, so the servers above are torn down too."""
+    proc = subprocess.Popen(command, env=env)
+
+    def forward(signum: int, _frame: object) -> None:
+        if proc.poll() is None:
+            proc.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)  # the child usually has it already (same terminal)
+    try:
+        return proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 if __name__ == "__main__":
