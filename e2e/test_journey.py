@@ -86,16 +86,16 @@ def test_menu_to_ready(family, settings, public_url, worker, rista, phonepe, kio
     paid = http.post(f"{phonepe.url}/_control/payments/{reference}/pay", json={}, timeout=30)
     assert paid.status_code == 200, paid.text
     wait_until(lambda: http.get(status_url, headers=kiosk_headers, timeout=10).json()["status"] == "CONFIRMED",
-               15, "CONFIRMED")
+               30, "CONFIRMED")
 
     # 5. The worker sends the sale to Rista, exactly once, with our totals to the paisa.
-    sale = wait_until(lambda: rista.sales[0] if rista.sales else None, 30, "the sale in Rista")
+    sale = wait_until(lambda: rista.sales[0] if rista.sales else None, 60, "the sale in Rista")
     assert len(rista.sales) == 1
     assert sale["sourceInfo"]["orderTransactionId"] == order_id
     assert Decimal(str(sale["totalAmount"])) == Decimal("324.50")
     assert [i["note"] for i in sale["items"] if i.get("note")] == ["less oil"]
     wait_until(lambda: http.get(status_url, headers=kiosk_headers, timeout=10).json()["kitchen_status"] == "SENT",
-               10, "kitchen SENT")
+               30, "kitchen SENT")
 
     # 6. The kitchen accepts and prepares it; Rista calls our kitchen webhook each time.
     for rista_status, ours in (("Accepted", "ACCEPTED"), ("Processed", "READY")):
