@@ -13,13 +13,12 @@ PhonePe boundary and are stored next to the rupee amount for reconciliation.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
-MONEY: dict[str, Any] = {"max_digits": 12, "decimal_places": 2}
+from orders.models import money
 
 
 class Provider(models.TextChoices):
@@ -52,12 +51,12 @@ class Payment(models.Model):
     provider = models.CharField(max_length=16, choices=Provider.choices)
     provider_order_id = models.CharField(max_length=64, blank=True, default="",
                                          help_text="PhonePe's id: v2 orderId (OMO...) / v1 transactionId.")
-    amount = models.DecimalField(**MONEY, help_text="What we asked the customer to pay (the order total).")
+    amount = money(help_text="What we asked the customer to pay (the order total).")
     amount_paise = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.CREATED)
     qr_string = models.TextField(blank=True, default="", help_text="The UPI intent string encoded in the QR.")
     expires_at = models.DateTimeField(null=True, blank=True, help_text="When PhonePe stops accepting this QR.")
-    paid_amount = models.DecimalField(**MONEY, null=True, blank=True, help_text="What PhonePe says was paid.")
+    paid_amount = money(null=True, blank=True, help_text="What PhonePe says was paid.")
     provider_txn_id = models.CharField(max_length=64, blank=True, default="")
     utr = models.CharField(max_length=64, blank=True, default="", help_text="UPI bank reference (UTR).")
     error_code = models.CharField(max_length=64, blank=True, default="",
@@ -162,7 +161,7 @@ class Refund(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     merchant_refund_id = models.CharField(max_length=35, help_text="v2 merchantRefundId / v1 merchantTransactionId")
-    amount = models.DecimalField(**MONEY)
+    amount = money()
     amount_paise = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=RefundStatus.choices, default=RefundStatus.CREATED)
     reason = models.CharField(max_length=255)
