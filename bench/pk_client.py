@@ -19,16 +19,9 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from bench.common import say
+from bench.orders import CARTS
 
-# Four carts a kiosk might send (2-4 lines each; SKUs of the sandbox's sample menu), cycled through.
-CARTS: list[dict[str, Any]] = [
-    {"items": [{"item_sku_id": "1", "quantity": 1}, {"item_sku_id": "9", "quantity": 2}]},
-    {"items": [{"item_sku_id": "1", "quantity": 2}, {"item_sku_id": "9", "quantity": 1},
-               {"item_sku_id": "27", "quantity": 2}], "order_mode": "takeaway"},
-    {"items": [{"item_sku_id": "13", "quantity": 2, "note": "extra chutney"}, {"item_sku_id": "27", "quantity": 1},
-               {"item_sku_id": "9", "quantity": 1}, {"item_sku_id": "1", "quantity": 1}], "order_mode": "dine_in"},
-    {"items": [{"item_sku_id": "27", "quantity": 3}, {"item_sku_id": "13", "quantity": 1}]},
-]
+# The same four carts as the checkout benchmark (SKUs of the sandbox's sample menu), cycled through.
 
 
 class BenchError(RuntimeError):

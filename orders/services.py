@@ -20,8 +20,9 @@ from kiosk_project.core import metrics
 from kiosk_project.core.errors import ApplicationError, Conflict
 from kiosk_project.core.kiosk_auth import Kiosk
 from kiosk_project.core.logging import log_context
-from orders.models import KitchenStatus, Order, OrderEvent, OrderLine, OrderStatus
+from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.numbers import allocate_order_number, business_day, format_order_number
+from orders.presenters import quote_payload
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,6 @@ def check_client_totals(priced: PricedCart, data: dict[str, Any]) -> None:
     }
     if mismatched:
         metrics.incr("checkout.price_changed")
-        from orders.presenters import quote_payload
-
         raise PriceChanged(details={"mismatched": mismatched, "quote": quote_payload(priced)})
 
 
@@ -227,8 +226,6 @@ def order_kitchen_transition(*, order_id: Any, to_status: str, allowed_from: tup
     return True
 
 
-KITCHEN_ORDER = [KitchenStatus.NOT_SENT, KitchenStatus.SENT, KitchenStatus.ACCEPTED, KitchenStatus.READY,
-                 KitchenStatus.COMPLETED]
 
 
 def order_confirm_paid(*, order_id: Any, actor: str, payment_reference: str, amount: Decimal) -> bool:

@@ -24,6 +24,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.pricing.money import to_paise
 from kiosk_project.core import metrics
 from kiosk_project.core.errors import Conflict
 from kiosk_project.core.logging import log_context
@@ -43,7 +44,7 @@ from payments.gateway.base import COMPLETED, FAILED, PENDING
 from payments.locks import lock_order_and_payment, lock_refund_chain
 from payments.models import EventSource, Payment, PaymentStatus, Refund, RefundStatus
 from payments.schedule import refund_next_check_delay
-from payments.services import ledger_record, to_paise
+from payments.services import ledger_record
 
 log = logging.getLogger(__name__)
 

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from catalog.pricing.money import from_paise, to_paise
 from kiosk_project.core import metrics
 from kiosk_project.core.errors import Conflict, NotFound
 from kiosk_project.core.kiosk_auth import Kiosk
@@ -62,7 +63,6 @@ log = logging.getLogger(__name__)
 
 ACTOR = "phonepe"
 _UNSAFE = re.compile(r"[^A-Za-z0-9]")
-CENT = Decimal("0.01")
 
 
 # -- errors the kiosk can act on -------------------------------------------------------------------
@@ -89,18 +89,6 @@ class PaymentNotFound(NotFound):
 
 
 # -- money and references --------------------------------------------------------------------------
-
-
-def to_paise(amount: Decimal) -> int:
-    """Rupees (2 dp) to integer paise; refuses anything finer than a paisa instead of rounding it away."""
-    paise = amount * 100
-    if paise != paise.to_integral_value():
-        raise ValueError(f"{amount} has fractions of a paisa")
-    return int(paise)
-
-
-def from_paise(paise: int) -> Decimal:
-    return (Decimal(paise) / 100).quantize(CENT)
 
 
 def new_merchant_reference(order: Order) -> str:
