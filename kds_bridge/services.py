@@ -52,14 +52,19 @@ def send_budget_seconds() -> float:
 
 
 def send_time_limits() -> tuple[float, float]:
-    """(soft, hard) Celery time limits of one send; the hard one also bounds a trickling server."""
-    budget = send_budget_seconds()
-    return budget + 5, budget + 10
+    """(soft, hard) Celery time limits of one send; the hard one also bounds a trickling server.
+
+    The hard limit is the send budget plus KDS_SEND_TIME_LIMIT_MARGIN (default 10 s); the soft
+    one fires halfway through that margin, so the task can still record its attempt.
+    """
+    budget, margin = send_budget_seconds(), settings.KDS_SEND_TIME_LIMIT_MARGIN
+    return budget + margin / 2, budget + margin
 
 
 def lease_seconds() -> float:
-    """A claim outlives the send's hard time limit, so a live sender is never taken over."""
-    return send_time_limits()[1] + 5
+    """A claim outlives the send's hard time limit (by KDS_LEASE_MARGIN), so a live sender is
+    never taken over: by then the hard limit has killed it."""
+    return send_time_limits()[1] + settings.KDS_LEASE_MARGIN
 
 
 def retry_delay(attempts: int) -> float:

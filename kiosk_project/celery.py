@@ -1,11 +1,22 @@
 """The Celery app: Redis broker, JSON only, nothing acknowledged before it is done."""
 
 import os
+from pathlib import Path
 
 from celery import Celery
+from celery.beat import PersistentScheduler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kiosk_project.settings.local")
 
 app = Celery("kiosk_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class Scheduler(PersistentScheduler):
+    """beat's default scheduler, keeping its file where CELERY_BEAT_SCHEDULE_FILENAME says (default
+    .run/celerybeat-schedule, out of the checkout), creating the folder on first start."""
+
+    def setup_schedule(self) -> None:
+        Path(self.schedule_filename).parent.mkdir(parents=True, exist_ok=True)
+        super().setup_schedule()

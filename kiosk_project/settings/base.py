@@ -129,6 +129,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILIT
 CELERY_TIMEZONE = env("TIME_ZONE", default="Asia/Kolkata")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE: dict = {}  # filled by kiosk_project.celery_schedule (defined in code)
+# beat's own bookkeeping (last run times) stays out of the checkout: `celery beat` started in the
+# project directory would otherwise leave celerybeat-schedule.* files beside manage.py.
+CELERY_BEAT_SCHEDULER = "kiosk_project.celery:Scheduler"
+CELERY_BEAT_SCHEDULE_FILENAME = env("CELERY_BEAT_SCHEDULE_FILENAME",
+                                    default=str(BASE_DIR / ".run" / "celerybeat-schedule"))
 
 # --- Internationalisation ------------------------------------------------------------------
 LANGUAGE_CODE = "en-in"
@@ -251,6 +256,12 @@ KDS_RETRY_BASE_DELAY = env.float("KDS_RETRY_BASE_DELAY", default=2.0)
 KDS_RETRY_MAX_DELAY = env.float("KDS_RETRY_MAX_DELAY", default=60.0)
 KDS_SWEEP_AFTER_SECONDS = env.int("KDS_SWEEP_AFTER_SECONDS", default=20)
 KDS_ALERT_AFTER_SECONDS = env.int("KDS_ALERT_AFTER_SECONDS", default=60)
+# One send may take 2 x (RISTA_CONNECT_TIMEOUT + RISTA_READ_TIMEOUT) (a look-up and a POST). Its Celery
+# hard time limit adds this margin (the soft limit half of it), and a claim (lease) outlives the hard
+# limit by KDS_LEASE_MARGIN, so a live sender is never taken over. Defaults: budget 14 s, soft limit
+# 19 s, hard limit 24 s, lease 29 s.
+KDS_SEND_TIME_LIMIT_MARGIN = env.float("KDS_SEND_TIME_LIMIT_MARGIN", default=10.0)
+KDS_LEASE_MARGIN = env.float("KDS_LEASE_MARGIN", default=5.0)
 KDS_SALE_SOURCE = env("KDS_SALE_SOURCE", default="kiosk")
 KDS_PAYMENT_MODE = env("KDS_PAYMENT_MODE", default="UPI")
 

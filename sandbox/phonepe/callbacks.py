@@ -144,9 +144,13 @@ class Notifier:
     ) -> list[dict[str, Any]]:
         records = [self._record(kind, ref, m, behaviour, "scheduled") for m in messages]
         pairs = list(zip(messages, records, strict=True))
+        generation = self.ledger.generation
 
         def send_all() -> None:
             for message, record in pairs:
+                if self.ledger.generation != generation:  # the sandbox was reset while this waited
+                    log.debug("callback %s dropped: the sandbox was reset", record["ref"])
+                    return
                 self._send(message, record)
 
         if delay > 0:

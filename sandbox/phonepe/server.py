@@ -94,6 +94,12 @@ class PhonePeSandbox(SandboxServer):
         self.faults = FaultPlan()
         self.stats = Stats()
         self._stopping = threading.Event()
+        # Each reset() starts a new epoch. A request remembers the epoch it arrived in and is
+        # neither counted nor answered into a later one, and a request sleeping in a fault is
+        # woken (and dropped) by the reset, so one test's in-flight request never leaks into
+        # the next test's counters or ledger.
+        self._epoch = 0
+        self._epoch_ended = threading.Event()
         self._sweeper: threading.Thread | None = None
         v2.register(self)
         v1.register(self)
@@ -126,19 +132,26 @@ class PhonePeSandbox(SandboxServer):
                 log.exception("sweep failed")
 
     def stop(self) -> None:
-        self._stopping.set()  # also wakes requests sleeping in a timeout/slow fault
+        self._stopping.set()
+        self._epoch_ended.set()  # wakes requests sleeping in a timeout/slow fault
         self.gateway.close()
         super().stop()
 
     def reset(self) -> None:
         """Forget payments, refunds, tokens, faults, stats, callback defaults and runtime config
-        changes (/_control/config); back to how the sandbox was constructed."""
+        changes (/_control/config); back to how the sandbox was constructed.
+
+        Requests still in flight from before the reset are dropped, not counted."""
+        with self.lock:
+            self._epoch += 1
+            ended, self._epoch_ended = self._epoch_ended, threading.Event()
+            self.stats.reset()
+        ended.set()
         for f in dataclasses.fields(self._initial_config):
             setattr(self.config, f.name, copy.copy(getattr(self._initial_config, f.name)))
         self.gateway.ledger.reset()
         self.tokens.reset()
         self.faults.reset()
-        self.stats.reset()
 
     # -- routing --------------------------------------------------------------------------------------
 
@@ -150,25 +163,33 @@ class PhonePeSandbox(SandboxServer):
 
     def _instrument(self, route: str, group: str | None, handler: Handler) -> Handler:
         def run(req: Request) -> Response:
+            with self.lock:
+                epoch, epoch_ended = self._epoch, self._epoch_ended
             fault = self.faults.take(group)
             try:
-                resp = self._faulty(fault, req, handler) if fault else handler(req)
+                resp = self._faulty(fault, req, handler, epoch_ended) if fault else handler(req)
             except HttpError as exc:
-                self.stats.record(route, req.method, req.path, exc.status, exc.body)
+                self._record(epoch, route, req, exc.status, exc.body)
                 raise
-            self.stats.record(route, req.method, req.path, resp.status if resp else None,
-                              resp.body if resp else None)
+            if epoch_ended.is_set():  # reset (or stopped) while we worked: not this test's request
+                return None  # type: ignore[return-value]  # httpkit closes the connection unanswered
+            self._record(epoch, route, req, resp.status if resp else None, resp.body if resp else None)
             return resp
 
         return run
 
-    def _faulty(self, fault: Fault, req: Request, handler: Handler) -> Response:
+    def _record(self, epoch: int, route: str, req: Request, status: int | None, body: Any) -> None:
+        with self.lock:
+            if epoch == self._epoch:
+                self.stats.record(route, req.method, req.path, status, body)
+
+    def _faulty(self, fault: Fault, req: Request, handler: Handler, epoch_ended: threading.Event) -> Response:
         if fault.mode == "error":
             return Response(500, INTERNAL_ERROR)
         if fault.mode == "rate_limit":
             return Response(429, RATE_LIMITED)
-        if fault.mode in ("timeout", "slow"):
-            self._stopping.wait(fault.delay)
+        if fault.mode in ("timeout", "slow") and epoch_ended.wait(fault.delay):
+            return None  # type: ignore[return-value]  # reset or stopped while sleeping: drop it
         if fault.mode == "slow":
             return handler(req)
         return None  # type: ignore[return-value]  # httpkit closes the connection unanswered

@@ -127,6 +127,7 @@ class Refund:
 class Ledger:
     def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
+        self.generation = 0
         self.lock = threading.RLock()
         self.payments: dict[str, Payment] = {}
         self.refunds: dict[str, Refund] = {}
@@ -134,6 +135,7 @@ class Ledger:
 
     def reset(self) -> None:
         with self.lock:
+            self.generation += 1  # callbacks scheduled before the reset are not delivered after it
             self.payments.clear()
             self.refunds.clear()
             self.default_callback = CallbackPlan()

@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+def _stop_on_signal(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
@@ -68,7 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         jwt_leeway=args.jwt_leeway,
         invoice_start=args.invoice_start or _default_invoice_start(),
     )
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    # Installed explicitly for both: a process started with SIGINT ignored (a background job,
+    # setsid, many CI runners) inherits SIG_IGN, and Python then never raises KeyboardInterrupt.
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    signal.signal(signal.SIGINT, _stop_on_signal)
     print(f"Rista sandbox for branch {args.branch} listening on {sandbox.url}", flush=True)
     try:
         sandbox.serve_forever()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,9 @@ class RistaSandbox(SandboxServer):
         self.lock = self.state.lock  # one lock guards all shared state
         self.verifier = TokenVerifier(api_key, secret_key, jwt_leeway)
         self.faults = FaultQueue()
+        # Set by reset() and stop(): wakes requests sleeping in a slow/timeout fault, which then
+        # drop their answer instead of acting on (or being counted in) the next test's state.
+        self._wake = threading.Event()
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret or DEFAULT_WEBHOOK_SECRET
         self._quiet_client_disconnects()
@@ -92,6 +95,12 @@ class RistaSandbox(SandboxServer):
         self.faults.clear()
         self.verifier.reset()
         self.state.reset()
+        woken, self._wake = self._wake, threading.Event()
+        woken.set()
+
+    def stop(self) -> None:
+        self._wake.set()
+        super().stop()
 
     def stats(self) -> dict[str, Any]:
         """Same document as GET /_control/stats."""
@@ -148,12 +157,13 @@ class RistaSandbox(SandboxServer):
         if rule.mode in ("timeout", "slow"):
             # The handler runs after the sleep, so a POST /sale whose client
             # gave up is still stored, late, exactly like a slow real server.
-            time.sleep(rule.delay)
+            wake = self._wake
+            wake.wait(rule.delay)
             return handler(req) if self.state.generation == generation else None
         # store_then_error: the request takes effect, the client sees a failure.
         resp = handler(req)
         if rule.delay > 0:
-            time.sleep(rule.delay)
+            self._wake.wait(rule.delay)
             return resp if self.state.generation == generation else None
         return Response(rule.status, {"message": "injected failure after the request was processed"})
 

@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -633,6 +634,36 @@ def test_fault_timeout_and_route_filter(sb: PhonePeSandbox) -> None:
     assert v2_status(sb, "K-SLOWNET", auth=auth).json()["state"] == "PENDING"
 
 
+def test_a_request_in_flight_across_a_reset_is_dropped_and_not_counted(sb: PhonePeSandbox) -> None:
+    """One test's slow request must not land in the next test's counters (or ledger)."""
+    auth = bearer(sb)
+    v2_pay(sb, "K-LEAK", auth=auth)
+    control(sb, "faults", {"mode": "slow", "count": 1, "delay": 30.0, "routes": ["status"]})
+    outcome: list[BaseException | int] = []
+
+    def slow_status() -> None:
+        try:
+            outcome.append(requests.get(f"{sb.url}/payments/v2/order/K-LEAK/status", headers=auth,
+                                        timeout=10).status_code)
+        except requests.RequestException as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=slow_status)
+    caller.start()
+    deadline = time.monotonic() + 5
+    while sb.faults.injected["slow"] == 0:  # the request is now asleep inside the fault
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    started = time.monotonic()
+    sb.reset()
+    caller.join(timeout=5)
+    assert not caller.is_alive() and time.monotonic() - started < 5  # woken, not left sleeping 30 s
+    assert isinstance(outcome[0], requests.ConnectionError)  # dropped unanswered
+    assert sb.report()["requests"] == {}
+    auth = bearer(sb)
+    assert sb.report()["requests"] == {"v2.token": 1}
+
+
 def test_fault_drop_slow_and_clear(sb: PhonePeSandbox) -> None:
     auth = bearer(sb)
     control(sb, "faults", {"mode": "drop", "count": None, "routes": ["pay"]})
@@ -687,18 +718,27 @@ def test_report_counts_routes_and_callbacks(sb: PhonePeSandbox, receiver: Receiv
     assert v2_status(sb, "K-REP", auth=auth).status_code == 401  # tokens are forgotten too
 
 
-def test_command_line_starts_prints_its_url_and_stops_on_ctrl_c() -> None:
+@pytest.mark.parametrize("inherited", ["default", "ignored"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_command_line_starts_prints_its_url_and_stops_on_ctrl_c(signum: int, inherited: str) -> None:
+    """Stops on SIGINT and SIGTERM even when started with both ignored (a background job)."""
     env = {**os.environ, "PHONEPE_SANDBOX_WEBHOOK_URL": "", "PHONEPE_MERCHANT_ID": "CLIMERCHANT"}
     proc = subprocess.Popen([sys.executable, "-m", "sandbox.phonepe", "--port", "0"], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=_ignore_stop_signals if inherited == "ignored" else None)
     try:
         line = proc.stdout.readline()  # type: ignore[union-attr]  # printed once it listens
         assert "ready on http://127.0.0.1:" in line, line
         url = line.split("ready on ")[1].split()[0]
         assert requests.get(f"{url}/_control/config", timeout=5).json()["merchantId"] == "CLIMERCHANT"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         assert proc.wait(10) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def _ignore_stop_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -648,7 +648,10 @@ def test_cli_defaults_come_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     assert args.webhook_url == "http://127.0.0.1:8000/api/v1/catalog/refresh"
 
 
-def test_cli_prints_its_url_and_stops_on_ctrl_c() -> None:
+@pytest.mark.parametrize("inherited", ["default", "ignored"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_cli_prints_its_url_and_stops_on_ctrl_c(signum: int, inherited: str) -> None:
+    """Stops on SIGINT and SIGTERM even when started with both ignored (a background job)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "sandbox.rista", "--port", "0"],
         cwd=REPO,
@@ -656,6 +659,7 @@ def test_cli_prints_its_url_and_stops_on_ctrl_c() -> None:
         stderr=subprocess.DEVNULL,
         text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
+        preexec_fn=_ignore_stop_signals if inherited == "ignored" else None,
     )
     try:
         assert proc.stdout is not None
@@ -663,8 +667,13 @@ def test_cli_prints_its_url_and_stops_on_ctrl_c() -> None:
         url = line.rsplit(" ", 1)[-1].strip()
         assert url.startswith("http://127.0.0.1:")
         assert requests.get(url + "/_control/stats", timeout=5).status_code == 200
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         assert proc.wait(timeout=5) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def _ignore_stop_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -58,3 +58,33 @@ def test_production_settings_refuse_to_start_without_secrets():
         capture_output=True, text=True, cwd=ROOT, env={"PATH": "/usr/bin:/bin"}, timeout=60)
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr and "DATABASE_URL" in result.stderr
+
+
+def test_celery_beat_keeps_its_schedule_file_out_of_the_checkout(tmp_path):
+    """`celery beat` started in the project directory leaves nothing untracked beside manage.py."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from django.conf import settings
+
+    schedule = tmp_path / "state" / "beat-schedule"  # a directory that does not exist yet
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kiosk_project.settings.test",
+           "CELERY_BEAT_SCHEDULE_FILENAME": str(schedule), "PYTHONUNBUFFERED": "1"}
+    before = set(ROOT.glob("celerybeat-schedule*"))
+    log = tmp_path / "beat.log"
+    with open(log, "wb") as out:
+        beat = subprocess.Popen([sys.executable, "-m", "celery", "-A", "kiosk_project", "beat", "-l", "INFO"],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 30
+            while not list(schedule.parent.glob("beat-schedule*")):
+                assert beat.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        finally:
+            beat.terminate()
+            beat.wait(timeout=15)
+    assert set(ROOT.glob("celerybeat-schedule*")) == before
+    assert settings.CELERY_BEAT_SCHEDULE_FILENAME.endswith("/.run/celerybeat-schedule")
