@@ -8,7 +8,7 @@ import signal
 import threading
 from typing import Any
 
-from sandbox.phonepe.config import config_from_env
+from sandbox.phonepe.config import CALLBACK_IDS, INTENT_URL_FORMS, QR_DATA_FORMS, config_from_env
 from sandbox.phonepe.server import PhonePeSandbox
 
 
@@ -21,6 +21,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--token-ttl", type=int, default=3600, help="OAuth token lifetime in seconds")
     parser.add_argument("--webhook-url", default=None,
                         help="v2 webhook URL (overrides PHONEPE_SANDBOX_WEBHOOK_URL; '' turns webhooks off)")
+    parser.add_argument("--qr-data-form", choices=QR_DATA_FORMS, default="png",
+                        help="qrData of a UPI_QR answer: base64 PNG (default), data: URI, the upi:// "
+                             "string itself, or absent")
+    parser.add_argument("--intent-url-form", choices=INTENT_URL_FORMS, default="upi",
+                        help="intentUrl of a UPI_QR answer: upi:// (default), the docs' 'ppe://url', "
+                             "empty, or absent")
+    parser.add_argument("--callback-ids", choices=CALLBACK_IDS, default="both",
+                        help="v2 order webhooks carry merchantOrderId and orderId (default), or orderId only")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return parser.parse_args(argv)
 
@@ -32,6 +40,9 @@ def main(argv: list[str] | None = None) -> None:
     config = config_from_env()
     config.refund_delay = args.refund_delay
     config.token_ttl = args.token_ttl
+    config.qr_data_form = args.qr_data_form
+    config.intent_url_form = args.intent_url_form
+    config.callback_ids = args.callback_ids
     if args.webhook_url is not None:
         config.webhook_url = args.webhook_url or None
     sandbox = PhonePeSandbox.from_config(config, host=args.host, port=args.port).start()

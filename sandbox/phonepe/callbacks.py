@@ -92,7 +92,10 @@ class Notifier:
         if p.api == "v1":
             return self._v1_message(p.callback_url, shapes.v1_status(p, amount, state), p.salt_index, bad)
         event, kind = shapes.v2_order_event(p, state or p.state)
-        return self._v2_message(shapes.v2_order_status(p, amount, state), event, kind, bad)
+        payload = shapes.v2_order_status(p, amount, state)
+        if self.config.callback_ids == "orderId":  # identified by PhonePe's orderId alone
+            del payload["merchantOrderId"]
+        return self._v2_message(payload, event, kind, bad)
 
     def refund_message(self, r: Refund) -> Message | None:
         if r.api == "v1":

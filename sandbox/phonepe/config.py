@@ -9,6 +9,14 @@ from dataclasses import dataclass, field
 DEFAULT_SALT_KEY = "099eb0cd-02cf-4e2a-8aca-3e6c6aff0399"  # PhonePe's public UAT salt (index 1)
 DEFAULT_WEBHOOK_URL = "http://127.0.0.1:8000/api/v1/payment/webhook"
 
+# The documented forms of a UPI_QR answer's two fields (protocols.md §1.1, §1.2). PhonePe tells
+# merchants to render the QR from `qrData`; `intentUrl` may be missing or not a UPI link at all.
+QR_DATA_FORMS = ("png", "data-uri", "upi", "absent")  # base64 PNG | data:image/png;base64,... | upi://
+INTENT_URL_FORMS = ("upi", "ppe", "empty", "absent")  # upi://pay?... | "ppe://url" (docs' sample) | ""
+# Which ids identify the order in a v2 order webhook: both, or only PhonePe's `orderId` (the
+# shape of the docs' order-status samples, which carry no merchantOrderId).
+CALLBACK_IDS = ("both", "orderId")
+
 
 @dataclass
 class SandboxConfig:
@@ -29,8 +37,27 @@ class SandboxConfig:
     min_expire_after: int = 300  # PhonePe's documented UPI_QR minimum; shorter values are raised to it
     max_expire_after: int = 5_184_000
     callback_timeout: float = 5.0
+    qr_data_form: str = "png"
+    intent_url_form: str = "upi"
+    callback_ids: str = "both"
     payee_vpa: str = "pgtestpayuat@ybl"
     payee_name: str = "Kiosk Sandbox Merchant"
+
+
+# The switches above by their /_control/config name: (SandboxConfig attribute, allowed values).
+FORM_SWITCHES = {
+    "qrDataForm": ("qr_data_form", QR_DATA_FORMS),
+    "intentUrlForm": ("intent_url_form", INTENT_URL_FORMS),
+    "callbackIds": ("callback_ids", CALLBACK_IDS),
+}
+
+
+def check_forms(config: SandboxConfig) -> None:
+    """Raise ValueError naming the allowed values when a response-form switch is unknown."""
+    for attr, allowed in FORM_SWITCHES.values():
+        value = getattr(config, attr)
+        if value not in allowed:
+            raise ValueError(f"{attr} must be one of {', '.join(allowed)}, not {value!r}")
 
 
 def default_webhook_url(env: Mapping[str, str]) -> str | None:

@@ -8,11 +8,13 @@ the page (or to a local `next` path) so the demo page works without JavaScript.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections import Counter
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from sandbox.httpkit import Handler, HttpError, Request, Response
+from sandbox.httpkit import Handler, HttpError, Request, Response, redirect_back
+from sandbox.phonepe.config import FORM_SWITCHES
 from sandbox.phonepe.observe import FaultError
 from sandbox.phonepe.state import BEHAVIOURS, CallbackPlan, LedgerError, Payment, Refund
 
@@ -109,18 +111,10 @@ def from_ledger(exc: LedgerError) -> HttpError:
 
 
 def body_of(req: Request) -> dict[str, Any]:
-    """JSON body, or an HTML form post (string values), or {} when empty.
-
-    A body starting with "{" is JSON whatever the Content-Type says: `curl -d '{...}'`
-    labels JSON as a form post.
-    """
-    text = req.body.strip()
-    if not text:
+    """JSON body, or an HTML form post (string values), or {} when empty."""
+    body = req.json_or_form()
+    if body is None:
         return {}
-    is_form = "application/x-www-form-urlencoded" in req.headers.get("content-type", "")
-    if is_form and not text.startswith(b"{"):
-        return {k: v for k, v in req.form().items() if v != ""}
-    body = req.json()
     if not isinstance(body, dict):
         raise control_error(400, "body must be a JSON object")
     return body
@@ -163,15 +157,6 @@ def callback_plan(body: dict[str, Any]) -> CallbackPlan:
 # -- responses ---------------------------------------------------------------------------------------
 
 
-def redirect(req: Request, message: str) -> Response:
-    target = req.query.get("next", "/")
-    if not target.startswith("/") or target.startswith("//"):  # never an open redirect
-        target = "/"
-    sep = "&" if "?" in target else "?"
-    return Response(303, b"", headers={"Location": f"{target}{sep}msg={quote(message)}"},
-                    content_type="text/plain")
-
-
 def form_aware(handler: Handler, done: str) -> Handler:
     """`?redirect=1`: answer 303 to the page with a one-line message instead of JSON."""
 
@@ -182,8 +167,8 @@ def form_aware(handler: Handler, done: str) -> Handler:
             handler(req)
         except HttpError as exc:
             body = exc.body if isinstance(exc.body, dict) else {}
-            return redirect(req, f"Error: {body.get('message', exc.status)}")
-        return redirect(req, done.format(**req.params))
+            return redirect_back(req, f"Error: {body.get('message', exc.status)}")
+        return redirect_back(req, done.format(**req.params))
 
     return run
 
@@ -323,12 +308,19 @@ def public_config(sb: PhonePeSandbox) -> dict[str, Any]:
         "defaultExpireAfter": cfg.default_expire_after,
         "minExpireAfter": cfg.min_expire_after,
         "defaultCallback": sb.gateway.ledger.default_callback.as_dict(),
+        "qrDataForm": cfg.qr_data_form,
+        "intentUrlForm": cfg.intent_url_form,
+        "callbackIds": cfg.callback_ids,
     }
 
 
 def update_config(sb: PhonePeSandbox, body: dict[str, Any]) -> None:
-    """Runtime knobs a test or demo may turn: where v2 webhooks go, how refunds and expiry behave."""
-    cfg = sb.config
+    """Runtime knobs a test or demo may turn: where v2 webhooks go, how refunds and expiry behave,
+    which documented forms the pay answer and the order webhooks take.
+
+    All or nothing: the changes are made on a copy, which replaces the live settings only when
+    every field is valid."""
+    cfg = copy.copy(sb.config)
     if "webhookUrl" in body:
         cfg.webhook_url = body["webhookUrl"] or None
     if "refundDelay" in body:
@@ -343,3 +335,10 @@ def update_config(sb: PhonePeSandbox, body: dict[str, Any]) -> None:
             if value is None or value < 1:
                 raise control_error(400, f"{key} must be a positive integer")
             setattr(cfg, attr, value)
+    for key, (attr, allowed) in FORM_SWITCHES.items():
+        if key in body:
+            if body[key] not in allowed:
+                raise control_error(400, f"{key} must be one of {', '.join(allowed)}")
+            setattr(cfg, attr, body[key])
+    for f in dataclasses.fields(cfg):  # in place: the gateway and notifier hold this object
+        setattr(sb.config, f.name, getattr(cfg, f.name))

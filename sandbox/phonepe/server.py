@@ -23,7 +23,7 @@ from typing import Any
 from sandbox.httpkit import Handler, HttpError, Request, Response, SandboxServer
 from sandbox.phonepe import control, page, v1, v2
 from sandbox.phonepe.auth import TokenStore
-from sandbox.phonepe.config import DEFAULT_SALT_KEY, SandboxConfig
+from sandbox.phonepe.config import DEFAULT_SALT_KEY, SandboxConfig, check_forms
 from sandbox.phonepe.gateway import Gateway
 from sandbox.phonepe.observe import Fault, FaultPlan, Stats
 from sandbox.phonepe.state import CallbackPlan, LedgerError
@@ -66,6 +66,9 @@ class PhonePeSandbox(SandboxServer):
         default_expire_after: int = 480,
         min_expire_after: int = 300,
         callback_timeout: float = 5.0,
+        qr_data_form: str = _DEFAULTS.qr_data_form,
+        intent_url_form: str = _DEFAULTS.intent_url_form,
+        callback_ids: str = _DEFAULTS.callback_ids,
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(host, port)
@@ -83,7 +86,11 @@ class PhonePeSandbox(SandboxServer):
             default_expire_after=default_expire_after,
             min_expire_after=min_expire_after,
             callback_timeout=callback_timeout,
+            qr_data_form=qr_data_form,
+            intent_url_form=intent_url_form,
+            callback_ids=callback_ids,
         )
+        check_forms(self.config)
         self._initial_config = copy.deepcopy(self.config)
         self.clock = clock
         self.tokens = TokenStore(
@@ -113,7 +120,8 @@ class PhonePeSandbox(SandboxServer):
             client_version=config.client_version, merchant_id=config.merchant_id, salt_keys=config.salt_keys,
             webhook_url=config.webhook_url, webhook_username=config.webhook_username,
             webhook_password=config.webhook_password, token_ttl=config.token_ttl,
-            refund_delay=config.refund_delay,
+            refund_delay=config.refund_delay, qr_data_form=config.qr_data_form,
+            intent_url_form=config.intent_url_form, callback_ids=config.callback_ids,
         )
 
     # -- lifecycle ----------------------------------------------------------------------------------

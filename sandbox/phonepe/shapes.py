@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox.phonepe.config import SandboxConfig
 from sandbox.phonepe.qr import qr_png_base64
 from sandbox.phonepe.state import COMPLETED, FAILED, PENDING, Payment, Refund
 
@@ -19,21 +20,45 @@ V1_MESSAGES = {
 }
 
 
+# The intentUrl of PhonePe's own v2 UPI_QR sample response: a PhonePe-app link, not a UPI one.
+PPE_INTENT_URL = "ppe://url"
+
+
 def ms(seconds: float | None) -> int | None:
     return None if seconds is None else int(seconds * 1000)
+
+
+def upi_qr_fields(p: Payment, config: SandboxConfig) -> dict[str, Any]:
+    """`intentUrl` and `qrData` of a UPI_QR answer, in the forms the sandbox is set to send.
+
+    The default (a upi:// intentUrl plus a base64 PNG of it) is the best-supported reading;
+    the other forms are the ones PhonePe's docs and SDK samples show, so a client that needs
+    a upi:// intentUrl, or a qrData of one particular form, fails here as it would there.
+    """
+    fields: dict[str, Any] = {}
+    intent = {"upi": p.intent_url, "ppe": PPE_INTENT_URL, "empty": ""}.get(config.intent_url_form)
+    if intent is not None:
+        fields["intentUrl"] = intent
+    if config.qr_data_form == "png":
+        fields["qrData"] = qr_png_base64(p.intent_url)
+    elif config.qr_data_form == "data-uri":
+        fields["qrData"] = "data:image/png;base64," + qr_png_base64(p.intent_url)
+    elif config.qr_data_form == "upi":
+        fields["qrData"] = p.intent_url
+    return fields
 
 
 # -- v2 --------------------------------------------------------------------------------------------
 
 
-def v2_pay_response(p: Payment, base_url: str) -> dict[str, Any]:
+def v2_pay_response(p: Payment, base_url: str, config: SandboxConfig) -> dict[str, Any]:
     body: dict[str, Any] = {"orderId": p.provider_id, "state": p.state, "expireAt": ms(p.expire_at)}
     if p.product == "standard":
         body["redirectUrl"] = f"{base_url}/transact/{p.ref}"
-        return body
-    body["intentUrl"] = p.intent_url
-    if p.instrument == "UPI_QR":
-        body["qrData"] = qr_png_base64(p.intent_url)
+    elif p.instrument == "UPI_QR":
+        body.update(upi_qr_fields(p, config))
+    else:  # UPI_INTENT: the link is the whole answer
+        body["intentUrl"] = p.intent_url
     return body
 
 
@@ -138,14 +163,14 @@ def v2_refund_event(state: str) -> tuple[str, str]:
 # -- v1 --------------------------------------------------------------------------------------------
 
 
-def v1_pay_response(p: Payment, base_url: str) -> dict[str, Any]:
+def v1_pay_response(p: Payment, base_url: str, config: SandboxConfig) -> dict[str, Any]:
     if p.instrument == "PAY_PAGE":
         instrument: dict[str, Any] = {
             "type": "PAY_PAGE",
             "redirectInfo": {"url": f"{base_url}/transact/{p.ref}", "method": "GET"},
         }
     else:
-        instrument = {"type": "UPI_QR", "intentUrl": p.intent_url, "qrData": qr_png_base64(p.intent_url)}
+        instrument = {"type": "UPI_QR", **upi_qr_fields(p, config)}
     return {
         "success": True,
         "code": "PAYMENT_INITIATED",

@@ -98,7 +98,7 @@ def register(sb: PhonePeSandbox) -> None:
             )
         except LedgerError as exc:
             raise duplicate() from exc
-        return Response(200, shapes.v1_pay_response(payment, sb.base_url(req)))
+        return Response(200, shapes.v1_pay_response(payment, sb.base_url(req), sb.config))
 
     def status(req: Request) -> Response:
         mid, mtid = req.params["merchant_id"], req.params["merchant_transaction_id"]

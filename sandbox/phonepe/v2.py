@@ -91,7 +91,7 @@ def register(sb: PhonePeSandbox) -> None:
                 )
             except LedgerError as exc:
                 raise ledger_error(exc) from exc
-            return Response(200, shapes.v2_pay_response(payment, sb.base_url(req)))
+            return Response(200, shapes.v2_pay_response(payment, sb.base_url(req), sb.config))
 
         return pay
 

@@ -718,6 +718,107 @@ def test_report_counts_routes_and_callbacks(sb: PhonePeSandbox, receiver: Receiv
     assert v2_status(sb, "K-REP", auth=auth).status_code == 401  # tokens are forgotten too
 
 
+# -- documented answer shapes a client must handle: qrData forms, orderId-only webhooks ------------------
+
+
+def qr_fields(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: body[k] for k in ("intentUrl", "qrData") if k in body}
+
+
+def png_of(qr_data: str) -> bytes:
+    return base64.b64decode(qr_data.removeprefix("data:image/png;base64,"))
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_pay_answers_with_qr_data_only_in_each_documented_form(sb: PhonePeSandbox, receiver: Receiver,
+                                                               api: str) -> None:
+    def pay(ref: str) -> dict[str, Any]:
+        if api == "v2":
+            return qr_fields(v2_pay(sb, ref).json())
+        return qr_fields(v1_pay(sb, ref, receiver=receiver).json()["data"]["instrumentResponse"])
+
+    assert control(sb, "config", {"intentUrlForm": "absent", "qrDataForm": "upi"}).status_code == 200
+    upi_only = pay("QR-UPI")
+    assert list(upi_only) == ["qrData"] and upi_only["qrData"].startswith("upi://pay?")
+    intent = sb.payment("QR-UPI")["intentUrl"]
+    assert upi_only["qrData"] == intent  # the very link a UPI app must read from the QR
+
+    control(sb, "config", {"qrDataForm": "data-uri", "intentUrlForm": "ppe"})
+    data_uri = pay("QR-URI")
+    assert data_uri["intentUrl"] == "ppe://url"  # PhonePe's sample: an app link, not a UPI one
+    assert data_uri["qrData"].startswith("data:image/png;base64,")
+    assert png_of(data_uri["qrData"]).startswith(PNG_MAGIC)
+
+    control(sb, "config", {"qrDataForm": "png", "intentUrlForm": "empty"})
+    png = pay("QR-PNG")
+    assert png["intentUrl"] == "" and png_of(png["qrData"]).startswith(PNG_MAGIC)
+    assert not png["qrData"].startswith("data:")
+
+    sb.reset()  # back to the constructor's forms: a upi:// intentUrl plus a base64 PNG
+    default = pay("QR-DEFAULT")
+    assert default["intentUrl"].startswith("upi://pay?") and png_of(default["qrData"]).startswith(PNG_MAGIC)
+
+
+def test_qr_forms_do_not_touch_upi_intent_or_the_status_and_payment_still_works(
+        sb: PhonePeSandbox, receiver: Receiver) -> None:
+    control(sb, "config", {"intentUrlForm": "absent", "qrDataForm": "absent"})
+    intent = v2_pay(sb, "K-INTENT", paymentFlow={"type": "PG", "paymentMode": {"type": "UPI_INTENT"}}).json()
+    assert intent["intentUrl"].startswith("upi://pay?") and "qrData" not in intent
+    bare = v2_pay(sb, "K-BARE").json()
+    assert set(bare) == {"orderId", "state", "expireAt"}
+    sb.pay("K-BARE")
+    assert v2_status(sb, "K-BARE").json()["state"] == "COMPLETED"
+
+
+def test_config_switches_are_validated_all_or_nothing(sb: PhonePeSandbox) -> None:
+    before = requests.get(f"{sb.url}/_control/config", timeout=5).json()
+    assert (before["qrDataForm"], before["intentUrlForm"], before["callbackIds"]) == ("png", "upi", "both")
+    refused = control(sb, "config", {"webhookUrl": "http://127.0.0.1:9/elsewhere", "qrDataForm": "svg"})
+    assert refused.status_code == 400 and "qrDataForm must be one of" in refused.json()["message"]
+    assert control(sb, "config", {"callbackIds": "merchantOrderId"}).status_code == 400
+    assert requests.get(f"{sb.url}/_control/config", timeout=5).json() == before  # nothing changed
+    with pytest.raises(ValueError, match="qr_data_form"):
+        PhonePeSandbox(qr_data_form="jpeg")
+
+
+def test_webhooks_can_identify_the_order_by_phonepe_order_id_only(sb: PhonePeSandbox,
+                                                                  receiver: Receiver) -> None:
+    assert control(sb, "config", {"callbackIds": "orderId"}).json()["callbackIds"] == "orderId"
+    order_id = v2_pay(sb, "K-OLDSHAPE").json()["orderId"]
+    sb.pay("K-OLDSHAPE")
+    (hit,) = receiver.wait(1)
+    payload = hit["body"]["payload"]
+    assert "merchantOrderId" not in payload and payload["orderId"] == order_id
+    assert payload["state"] == "COMPLETED" and hit["headers"]["authorization"] == HOOK_AUTH  # signed as ever
+    assert v2_status(sb, "K-OLDSHAPE").json()["merchantOrderId"] == "K-OLDSHAPE"  # the status API is unchanged
+    receiver.clear()
+    sb.resend("K-OLDSHAPE")  # a replay is the same message
+    assert "merchantOrderId" not in receiver.wait(1)[0]["body"]["payload"]
+
+    receiver.clear()
+    v1_pay(sb, "MT-OLDSHAPE", receiver=receiver)  # v1 callbacks always name merchantTransactionId
+    sb.pay("MT-OLDSHAPE")
+    assert v1_callback(receiver.wait(1)[0])["data"]["merchantTransactionId"] == "MT-OLDSHAPE"
+
+
+def test_response_forms_from_the_constructor_and_the_command_line(receiver: Receiver) -> None:
+    from sandbox.phonepe.__main__ import parse_args
+
+    args = parse_args(["--qr-data-form", "upi", "--intent-url-form", "absent", "--callback-ids", "orderId"])
+    assert (args.qr_data_form, args.intent_url_form, args.callback_ids) == ("upi", "absent", "orderId")
+    with pytest.raises(SystemExit):
+        parse_args(["--qr-data-form", "gif"])
+    other = PhonePeSandbox(**CLIENT, webhook_url=receiver.url + "/v2", qr_data_form="upi",
+                           intent_url_form="absent", callback_ids="orderId").start()
+    try:
+        answer = v2_pay(other, "K-CTOR").json()
+        assert "intentUrl" not in answer and answer["qrData"].startswith("upi://")
+        other.reset()  # reset keeps what the constructor chose
+        assert requests.get(f"{other.url}/_control/config", timeout=5).json()["qrDataForm"] == "upi"
+    finally:
+        other.stop()
+
+
 @pytest.mark.parametrize("inherited", ["default", "ignored"])
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_command_line_starts_prints_its_url_and_stops_on_ctrl_c(signum: int, inherited: str) -> None:
