@@ -5,6 +5,11 @@ manager changes a price or marks an item sold out, the kitchen accepts or
 finishes an order (Rista calls our callbackURL), Rista asks us to re-sync the
 menu, or the API starts failing. Documented with curl examples in
 docs/sandbox-rista.md.
+
+Routes about one branch take it as `?branch=` or as `"branch"` in the body and default
+to the sandbox's first branch, so a single-branch caller never names one. Kitchen
+progress (`POST /_control/sales/{invoiceNumber}/status`) also accepts an HTML form
+post with `?redirect=1`, answering 303 back to the kitchen page.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from sandbox.httpkit import HttpError, Request, Response, later, post_json
+from sandbox.httpkit import HttpError, Request, Response, later, post_json, redirect_back
 from sandbox.rista import sales as sale_rules
 from sandbox.rista.faults import parse_fault
 
@@ -24,28 +29,40 @@ if TYPE_CHECKING:
 log = logging.getLogger("sandbox.rista")
 
 MENU_WEBHOOK_TYPES = ("menu.sync", "menu.item_stock_status_change")
-ITEM_FIELDS = ("price", "status", "soldOut", "name", "notify", "channel")
+ITEM_FIELDS = ("price", "status", "soldOut", "name", "notify", "channel", "branch")
+# GET /_control/sales filters: query parameter -> RistaState.sales_matching keyword.
+SALE_FILTERS = {
+    "branch": "branch",
+    "orderTransactionId": "txn",
+    "invoiceNumber": "invoice",
+    "sourceInvoiceNumber": "source_invoice",
+}
+TRUE_WORDS = ("1", "true", "yes", "on")
 
 ENDPOINTS = [
-    ("GET", "/v1/catalog?branch=&channel=", "the catalog (auth)"),
+    ("GET", "/v1/catalog?branch=&channel=", "the branch's catalog (auth)"),
     ("GET", "/v1/items/soldout?branch=", "sold-out items (auth)"),
-    ("GET", "/v1/branch/list", "branches (auth)"),
-    ("POST", "/v1/sale", "store a sale; 201, or 200 + the existing sale for a repeated orderTransactionId"),
-    ("GET", "/v1/sale?invoice= | ?orderTransactionId=", "one sale (auth)"),
-    ("POST", "/v1/sale/status", "{invoiceNumber, status: Accepted|Processed|Cancelled} (auth)"),
-    ("POST", "/_control/reset", "pristine catalog, no sales/faults, zero counters"),
+    ("GET", "/v1/branch/list", "every branch (auth)"),
+    ("POST", "/v1/sale", "store a sale in its branchCode; 201, or 200 + the existing sale for a repeat"),
+    ("GET", "/v1/sale?invoice= | ?orderTransactionId= [&branch=]", "one sale (auth)"),
+    ("POST", "/v1/sale/status", "{invoiceNumber, status: Accepted|Processed|Cancelled, branchCode?} (auth)"),
+    ("GET", "/", "the kitchen page: sales per branch with Accept / Ready buttons"),
+    ("POST", "/_control/reset", "pristine catalogs, no sales/faults, zero counters"),
     ("GET", "/_control/stats", "request counts, auth failures, duplicates, faults, callbacks, webhooks"),
-    ("GET", "/_control/sales", "stored sales with sandbox keys (_receivedAt, _duplicates)"),
-    ("POST", "/_control/items/{skuCode}", "{price, status, soldOut, name, notify, channel}"),
-    ("GET|PUT", "/_control/catalog", "read or replace the whole catalog"),
-    ("GET|POST|DELETE", "/_control/faults", "{mode, count, delay, routes, status, body}"),
+    ("GET", "/_control/branches", "the branches with their channels, sales and sold-out items"),
+    ("GET", "/_control/sales?branch=&orderTransactionId=&invoiceNumber=&sourceInvoiceNumber=",
+     "stored sales (all branches unless filtered), oldest first, with _receivedAt, _duplicates"),
+    ("GET", "/_control/sales/{invoiceNumber}", "one stored sale"),
     ("POST", "/_control/sales/{invoiceNumber}/status", "{status, delay, duplicate, drop}: kitchen progress"),
-    ("POST", "/_control/webhooks/menu-sync", "{type, channel, url, secret}: Rista's menu webhook"),
+    ("POST", "/_control/items/{skuCode}", "{price, status, soldOut, name, notify, channel, branch}"),
+    ("GET|PUT", "/_control/catalog?branch=", "read or replace a branch's whole catalog"),
+    ("GET|POST|DELETE", "/_control/faults", "{mode, count, delay, routes, status, body}"),
+    ("POST", "/_control/webhooks/menu-sync", "{type, branch, channel, url, secret}: Rista's menu webhook"),
 ]
 
 
 def _body(req: Request) -> dict[str, Any]:
-    data = req.json()
+    data = req.json_or_form()
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -58,15 +75,40 @@ def _bad(message: str) -> HttpError:
 
 
 def _non_negative(value: Any, name: str) -> float:
+    if isinstance(value, str):  # a form field
+        try:
+            value = float(value)
+        except ValueError:
+            raise _bad(f"'{name}' must be a non-negative number") from None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise _bad(f"'{name}' must be a non-negative number")
     return float(value)
 
 
+def _flag(value: Any) -> bool:
+    """JSON truthiness, or a form field's "1"/"true"/"yes"/"on"."""
+    return value.lower() in TRUE_WORDS if isinstance(value, str) else bool(value)
+
+
+def _branch(sb: RistaSandbox, req: Request, body: dict[str, Any] | None = None) -> str:
+    """The branch a control call is about: `branch` in the body, else `?branch=`, else the first."""
+    code = (body or {}).get("branch") or req.query.get("branch") or sb.state.default_branch
+    if not isinstance(code, str) or not sb.state.has_branch(code):
+        known = ", ".join(sb.state.branch_codes)
+        raise HttpError(404, {"message": f"unknown branch {code!r} (this sandbox serves {known})"})
+    return code
+
+
 def send_menu_webhook(
-    sb: RistaSandbox, kind: str, channel: str, url: str | None = None, secret: str | None = None
+    sb: RistaSandbox,
+    kind: str,
+    channel: str,
+    url: str | None = None,
+    secret: str | None = None,
+    branch: str | None = None,
 ) -> dict[str, Any]:
-    """POST a MenuSync/SoldOutSync notification the way Rista's account webhook does.
+    """POST a MenuSync/SoldOutSync notification for one branch and channel, as Rista's
+    account webhook does; its context names the branch, so one URL serves a chain.
 
     Rista documents no signature for these; merchants get a shared-secret
     header (X-Rista-Secret), which is what our webhook endpoint checks.
@@ -75,20 +117,28 @@ def send_menu_webhook(
     if not target:
         raise _bad("no webhook URL: start the sandbox with --webhook-url or pass 'url'")
     state = sb.state
+    info = state.branch_info(branch)
     payload = {
         "type": kind,
         "context": {
-            "branchCode": state.branch,
-            "branchName": state.branch_info()["branchName"],
+            "branchCode": info["branchCode"],
+            "branchName": info["branchName"],
             "channelName": channel,
-            "outletId": state.outlet_id,
+            "outletId": state.outlet_id(branch),
         },
     }
     generation = state.generation
     status = post_json(target, payload, {"X-Rista-Secret": secret or sb.webhook_secret})
-    entry = {"type": kind, "channel": channel, "url": target, "status": status, "time": time.time()}
+    entry = {
+        "type": kind,
+        "branch": info["branchCode"],
+        "channel": channel,
+        "url": target,
+        "status": status,
+        "time": time.time(),
+    }
     state.record("webhooks", entry, generation)
-    log.info("rista: webhook %s -> %s: %s", kind, target, status)
+    log.info("rista: webhook %s for %s/%s -> %s: %s", kind, info["branchCode"], channel, target, status)
     return {"webhook_status": status, "url": target, "payload": payload}
 
 
@@ -113,26 +163,29 @@ def _deliver_order_status(sb: RistaSandbox, sale: dict[str, Any], status: str, g
     return code
 
 
+def routes_page() -> str:
+    rows = "".join(
+        f"<tr><td>{m}</td><td><code>{html.escape(p)}</code></td><td>{html.escape(d)}</td></tr>"
+        for m, p, d in ENDPOINTS
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Rista sandbox routes</title></head>'
+        "<body><h1>Rista POS sandbox: routes</h1>"
+        "<p>/v1 routes need <code>x-api-key</code> and an HS256 JWT in <code>x-api-token</code> "
+        "(iss = API key, iat = now, jti on writes). /_control routes need no auth. "
+        'See docs/sandbox-rista.md. <a href="/">Kitchen page</a></p>'
+        f"<table border=1 cellpadding=4>{rows}</table></body></html>"
+    )
+
+
 def register_control_routes(sb: RistaSandbox) -> None:
-    """Add GET / and every /_control route to the sandbox's router."""
+    """Add every /_control route to the sandbox's router."""
     state = sb.state
     route = sb.router.route
 
-    @route("GET", "/")
-    def index(req: Request) -> Response:
-        rows = "".join(
-            f"<tr><td>{m}</td><td><code>{html.escape(p)}</code></td><td>{html.escape(d)}</td></tr>"
-            for m, p, d in ENDPOINTS
-        )
-        page = (
-            "<!doctype html><html><head><title>Rista sandbox</title></head><body>"
-            f"<h1>Rista POS sandbox: branch {html.escape(state.branch)}</h1>"
-            "<p>/v1 routes need <code>x-api-key</code> and an HS256 JWT in <code>x-api-token</code> "
-            "(iss = API key, iat = now, jti on writes). /_control routes need no auth. "
-            "See docs/sandbox-rista.md.</p>"
-            f"<table border=1 cellpadding=4>{rows}</table></body></html>"
-        )
-        return Response(200, page, content_type="text/html; charset=utf-8")
+    @route("GET", "/_control")
+    def routes(req: Request) -> Response:
+        return Response(200, routes_page(), content_type="text/html; charset=utf-8")
 
     @route("POST", "/_control/reset")
     def reset(req: Request) -> Response:
@@ -143,18 +196,43 @@ def register_control_routes(sb: RistaSandbox) -> None:
     def stats(req: Request) -> Response:
         return Response(200, sb.stats())
 
+    @route("GET", "/_control/branches")
+    def branches(req: Request) -> Response:
+        return Response(200, [
+            {
+                **state.branch_info(code),
+                "sales": len(state.sales_matching(branch=code)),
+                "soldOut": [i["skuCode"] for i in state.sold_out_items(code)],
+                "catalogItems": len(state.catalog_copy(code)["items"]),
+            }
+            for code in state.branch_codes
+        ])
+
     @route("GET", "/_control/sales")
     def sales(req: Request) -> Response:
-        return Response(200, state.sales_list())
+        unknown = sorted(set(req.query) - set(SALE_FILTERS))
+        if unknown:
+            raise _bad(f"unknown filter(s) {', '.join(unknown)}; allowed: {', '.join(SALE_FILTERS)}")
+        if "branch" in req.query:
+            _branch(sb, req)
+        filters = {SALE_FILTERS[k]: v for k, v in req.query.items()}
+        return Response(200, state.sales_list(**filters))
+
+    @route("GET", "/_control/sales/{invoiceNumber}")
+    def one_sale(req: Request) -> Response:
+        found = state.sales_list(invoice=req.params["invoiceNumber"])
+        if not found:
+            raise HttpError(404, {"message": f"no sale with invoiceNumber {req.params['invoiceNumber']!r}"})
+        return Response(200, found[0])
 
     @route("GET", "/_control/catalog")
     def catalog_get(req: Request) -> Response:
-        return Response(200, state.catalog_bytes())
+        return Response(200, state.catalog_bytes(_branch(sb, req)))
 
     @route("PUT", "/_control/catalog")
     def catalog_put(req: Request) -> Response:
-        state.catalog_replace(req.json())
-        return Response(200, {"replaced": True, "items": len(state.catalog_copy()["items"])})
+        branch = _branch(sb, req)
+        return Response(200, {"replaced": True, "branch": branch, "items": state.catalog_replace(req.json(), branch)})
 
     @route("POST", "/_control/items/{skuCode}")
     def item_update(req: Request) -> Response:
@@ -162,13 +240,14 @@ def register_control_routes(sb: RistaSandbox) -> None:
         unknown = sorted(set(body) - set(ITEM_FIELDS))
         if unknown:
             raise _bad(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(ITEM_FIELDS)}")
+        branch = _branch(sb, req, body)
         changes = _item_changes(body)
-        item = state.item_update(req.params["skuCode"], changes)
+        channel = _channel(sb, branch, body.get("channel"))
+        item = state.item_update(req.params["skuCode"], changes, branch)
         if body.get("notify"):
             # Explicit only: a test changing five items should not fire five webhooks.
             kind = "menu.item_stock_status_change" if set(changes) == {"soldOut"} else "menu.sync"
-            channel = _channel(sb, body.get("channel"))
-            item["webhook_status"] = send_menu_webhook(sb, kind, channel)["webhook_status"]
+            item["webhook_status"] = send_menu_webhook(sb, kind, channel, branch=branch)["webhook_status"]
         return Response(200, item)
 
     @route("GET", "/_control/faults")
@@ -187,7 +266,15 @@ def register_control_routes(sb: RistaSandbox) -> None:
 
     @route("POST", "/_control/sales/{invoiceNumber}/status")
     def sale_status(req: Request) -> Response:
-        return Response(200, _move_sale(sb, req.params["invoiceNumber"], _body(req)))
+        invoice = req.params["invoiceNumber"]
+        if not _flag(req.query.get("redirect")):
+            return Response(200, _move_sale(sb, invoice, _body(req)))
+        try:  # a form post from the kitchen page: 303 back to it with what happened
+            result = _move_sale(sb, invoice, _body(req))
+        except HttpError as exc:
+            message = exc.body.get("message", exc.status) if isinstance(exc.body, dict) else exc.status
+            return redirect_back(req, f"Error: {message}")
+        return redirect_back(req, _moved_message(invoice, result))
 
     @route("POST", "/_control/webhooks/menu-sync")
     def menu_sync(req: Request) -> Response:
@@ -195,15 +282,17 @@ def register_control_routes(sb: RistaSandbox) -> None:
         kind = body.get("type", "menu.sync")
         if kind not in MENU_WEBHOOK_TYPES:
             raise _bad(f"'type' must be one of {', '.join(MENU_WEBHOOK_TYPES)}")
-        channel = _channel(sb, body.get("channel"))
-        return Response(200, send_menu_webhook(sb, kind, channel, body.get("url"), body.get("secret")))
+        branch = _branch(sb, req, body)
+        channel = _channel(sb, branch, body.get("channel"))
+        return Response(200, send_menu_webhook(sb, kind, channel, body.get("url"), body.get("secret"), branch))
 
 
-def _channel(sb: RistaSandbox, channel: Any) -> str:
+def _channel(sb: RistaSandbox, branch: str, channel: Any) -> str:
+    channels = sb.state.channels(branch)
     if channel is None:
-        return sb.state.channels[0]
-    if channel not in sb.state.channels:
-        raise _bad(f"'channel' must be one of {', '.join(sb.state.channels)}")
+        return channels[0]
+    if channel not in channels:
+        raise _bad(f"'channel' must be one of {', '.join(channels)} (branch {branch})")
     return str(channel)
 
 
@@ -228,20 +317,33 @@ def _item_changes(body: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
+def _moved_message(invoice: str, result: dict[str, Any]) -> str:
+    status = result["sale"]["eventLog"][-1]["event"]
+    if result.get("message"):
+        return f"{invoice} is now {status}; {result['message']}"
+    if result.get("dropped"):
+        return f"{invoice} is now {status}; its callback was dropped on purpose"
+    if "scheduled_in" in result:
+        return f"{invoice} is now {status}; callback scheduled in {result['scheduled_in']:g} s"
+    code = result["callback_status"]
+    answered = "could not reach the callback URL" if code is None else f"the backend answered {code}"
+    return f"{invoice} is now {status}; {answered}"
+
+
 def _move_sale(sb: RistaSandbox, invoice: str, body: dict[str, Any]) -> dict[str, Any]:
     """Apply a kitchen status and send (or schedule, duplicate, drop) its order.status callback."""
     status = body.get("status")
     if status not in sale_rules.CALLBACK_STATUSES:
         raise _bad(f"'status' must be one of {', '.join(sale_rules.CALLBACK_STATUSES)}")
     delay = _non_negative(body.get("delay", 0), "delay")
-    sends = 2 if body.get("duplicate") else 1
+    sends = 2 if _flag(body.get("duplicate")) else 1
     generation = sb.state.generation
     sale = sb.state.sale_set_status(invoice, status)
     result: dict[str, Any] = {"sale": sale_rules.public_view(sale), "callback_status": None}
     if not sale["sourceInfo"].get("callbackURL"):
         result["message"] = "sale has no sourceInfo.callbackURL; nothing sent"
         return result
-    if body.get("drop"):
+    if _flag(body.get("drop")):
         # A callback Rista "lost": the status changed, our backend never hears of it.
         entry = {
             "invoiceNumber": invoice,

@@ -9,6 +9,7 @@ every /v1 response, because real Rista would never send them.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -47,16 +48,20 @@ def _nonempty_str(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-def validate_post_sale(body: Any, branch_code: str, channels: tuple[str, ...]) -> None:
-    """Raise HttpError(400, {"message"}) unless `body` is an acceptable PostSale."""
+def validate_post_sale(body: Any, channels_of: Mapping[str, tuple[str, ...]]) -> None:
+    """Raise HttpError(400, {"message"}) unless `body` is an acceptable PostSale.
+
+    `channels_of` maps each branch the sandbox serves to its channels.
+    """
     if not isinstance(body, dict):
         raise _bad("body must be a JSON object (PostSale)")
     for key in ("branchCode", "channel"):
         if not _nonempty_str(body.get(key)):
             raise _bad(f"'{key}' is required")
-    if body["branchCode"] != branch_code:
-        raise _bad(f"unknown branch {body['branchCode']!r}")
-    if body["channel"] not in channels:
+    branch_code = body["branchCode"]
+    if branch_code not in channels_of:
+        raise _bad(f"unknown branch {branch_code!r}")
+    if body["channel"] not in channels_of[branch_code]:
         raise _bad(f"unknown channel {body['channel']!r} for branch {branch_code}")
     if body.get("status", "Open") not in INPUT_STATUSES:
         raise _bad("'status' must be Open or Closed")

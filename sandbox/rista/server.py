@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,8 @@ from sandbox.rista import sales as sale_rules
 from sandbox.rista.auth import AuthError, TokenVerifier
 from sandbox.rista.control import register_control_routes
 from sandbox.rista.faults import FaultQueue, FaultRule
-from sandbox.rista.state import RistaState
+from sandbox.rista.page import register_page
+from sandbox.rista.state import RistaState, branch_configs
 
 log = logging.getLogger("sandbox.rista")
 
@@ -36,10 +37,16 @@ V1Handler = Callable[[Request], "Response | None"]
 
 
 class RistaSandbox(SandboxServer):
-    """One Rista branch with its catalog, sales, fault injection and callbacks.
+    """One Rista account with one or more branches, each with its own catalog, channels,
+    sold-out marks, sales and invoice numbering; plus fault injection and callbacks.
+
+    `branch` is one code (`"BLR01"`), several (`["BLR01", "MYS01"]` or `"BLR01,MYS01"`);
+    the first is the default of every /_control route. Each branch serves `catalog_path`
+    (default: the bundled sample) unless `branch_catalogs` names another file for it, on
+    `branch_channels[code]` (default: Takeaway and Dine In).
 
     `start()` serves on a background thread (tests use port=0 and read `.url`);
-    `reset()` returns to the pristine sample catalog with no sales, faults or
+    `reset()` returns to the pristine catalogs with no sales, faults or
     counts, so a module-scoped server can be shared by many tests.
     """
 
@@ -51,15 +58,18 @@ class RistaSandbox(SandboxServer):
         port: int = 0,
         api_key: str = DEFAULT_API_KEY,
         secret_key: str = DEFAULT_SECRET_KEY,
-        branch: str = DEFAULT_BRANCH,
+        branch: str | Sequence[str] = DEFAULT_BRANCH,
         catalog_path: str | Path | None = None,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         jwt_leeway: float = 300,
         invoice_start: int = 1,
+        branch_catalogs: Mapping[str, str | Path] | None = None,
+        branch_channels: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
+        configs = branch_configs(branch, catalog_path, branch_catalogs, branch_channels)
         super().__init__(host, port)
-        self.state = RistaState(branch, catalog_path, invoice_start)
+        self.state = RistaState(configs, invoice_start)
         self.lock = self.state.lock  # one lock guards all shared state
         self.verifier = TokenVerifier(api_key, secret_key, jwt_leeway)
         self.faults = FaultQueue()
@@ -71,12 +81,18 @@ class RistaSandbox(SandboxServer):
         self._quiet_client_disconnects()
         self._add_v1_routes()
         register_control_routes(self)
+        register_page(self)
 
     # -- public API for tests and the CLI -------------------------------------
 
     @property
     def branch(self) -> str:
-        return self.state.branch
+        """The first (default) branch."""
+        return self.state.default_branch
+
+    @property
+    def branches(self) -> list[str]:
+        return self.state.branch_codes
 
     @property
     def api_key(self) -> str:
@@ -108,8 +124,12 @@ class RistaSandbox(SandboxServer):
 
     @property
     def sales(self) -> list[dict[str, Any]]:
-        """Stored sales, oldest first, including sandbox keys such as `_receivedAt`."""
+        """Stored sales of every branch, oldest first, including sandbox keys such as `_receivedAt`."""
         return self.state.sales_list()
+
+    def sales_of(self, branch: str) -> list[dict[str, Any]]:
+        """Stored sales of one branch, oldest first."""
+        return self.state.sales_list(branch=branch)
 
     # -- /v1: auth, counting and faults around every handler ------------------
 
@@ -173,30 +193,29 @@ class RistaSandbox(SandboxServer):
         branch = req.query.get("branch")
         if not branch:
             raise HttpError(400, {"message": "query parameter 'branch' is required"})
-        if branch != self.state.branch:
+        if not self.state.has_branch(branch):
             raise HttpError(404, {"message": f"unknown branch {branch!r}"})
         return branch
 
     def _catalog(self, req: Request) -> Response:
         if not req.query.get("branch") or not req.query.get("channel"):
             raise HttpError(400, {"message": "query parameters 'branch' and 'channel' are required"})
-        self._require_branch(req)
+        branch = self._require_branch(req)
         channel = req.query["channel"]
-        if channel not in self.state.channels:
-            raise HttpError(404, {"message": f"unknown channel {channel!r} for branch {self.state.branch}"})
-        # Every channel shares one catalog: enough for a sandbox.
-        return Response(200, self.state.catalog_bytes())
+        if channel not in self.state.channels(branch):
+            raise HttpError(404, {"message": f"unknown channel {channel!r} for branch {branch}"})
+        # Every channel of a branch shares the branch's catalog: enough for a sandbox.
+        return Response(200, self.state.catalog_bytes(branch))
 
     def _soldout(self, req: Request) -> Response:
-        self._require_branch(req)
-        return Response(200, {"data": self.state.sold_out_items()})
+        return Response(200, {"data": self.state.sold_out_items(self._require_branch(req))})
 
     def _branch_list(self, req: Request) -> Response:
-        return Response(200, [self.state.branch_info()])
+        return Response(200, self.state.branch_list())
 
     def _sale_post(self, req: Request) -> Response:
         body = req.json()
-        sale_rules.validate_post_sale(body, self.state.branch, self.state.channels)
+        sale_rules.validate_post_sale(body, {c: self.state.channels(c) for c in self.state.branch_codes})
         sale, created = self.state.sale_create(body)
         if created:
             log.info("rista: stored sale %s (%s)", sale["invoiceNumber"], sale_rules.transaction_id(body))
@@ -211,10 +230,14 @@ class RistaSandbox(SandboxServer):
         txn = req.query.get("orderTransactionId")  # sandbox extension
         if not invoice and not txn:
             raise HttpError(400, {"message": "query parameter 'invoice' is required"})
-        sale = self.state.sale_public(invoice=invoice or None, txn=txn)
+        # Rista's GET /sale takes the invoice alone; a `branch` given as well must be known
+        # and must be the sale's.
+        branch = self._require_branch(req) if "branch" in req.query else None
+        sale = self.state.sale_public(invoice=invoice or None, txn=None if invoice else txn, branch=branch)
         if sale is None:
             wanted = f"invoice {invoice!r}" if invoice else f"orderTransactionId {txn!r}"
-            raise HttpError(404, {"message": f"no sale with {wanted}"})
+            where = f" in branch {branch}" if branch else ""
+            raise HttpError(404, {"message": f"no sale with {wanted}{where}"})
         return Response(200, sale)
 
     def _sale_status(self, req: Request) -> Response:
@@ -223,6 +246,11 @@ class RistaSandbox(SandboxServer):
             raise HttpError(400, {"message": "'invoiceNumber' is required"})
         if body.get("status") not in sale_rules.API_STATUSES:
             raise HttpError(400, {"message": f"'status' must be one of {', '.join(sale_rules.API_STATUSES)}"})
+        branch = body.get("branchCode")
+        if branch is not None and not self.state.has_branch(branch):
+            raise HttpError(400, {"message": f"unknown branch {branch!r}"})
+        if branch is not None and self.state.sale_public(invoice=body["invoiceNumber"], branch=branch) is None:
+            raise HttpError(404, {"message": f"no sale with invoiceNumber {body['invoiceNumber']!r} in {branch}"})
         # The source system changed the status itself, so no callback is sent back to it.
         self.state.sale_set_status(body["invoiceNumber"], body["status"])
         return Response(200, {})

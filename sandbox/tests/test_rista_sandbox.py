@@ -6,7 +6,9 @@ No Django, no database: run with
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -600,6 +602,298 @@ def test_item_change_notifies_only_when_asked(server: RistaSandbox, receiver: Re
     assert receiver.hits[1][1]["type"] == "menu.sync"
 
 
+# -- several branches --------------------------------------------------------------------------
+
+MYS = "MYS01"
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RistaSandbox]:
+    """BLR01 with the sample menu on both channels; MYS01 with its own 2-item menu, Takeaway only."""
+    sample = json.loads((REPO / "sandbox/rista/data/catalog.json").read_text())
+    mysuru = {**sample, "items": [{**i, "price": i["price"] + 5} for i in sample["items"][:2]]}
+    path = tmp_path_factory.mktemp("catalogs") / "mysuru.json"
+    path.write_text(json.dumps(mysuru))
+    sb = RistaSandbox(api_key=API_KEY, secret_key=SECRET, branch=[BRANCH, MYS], branch_catalogs={MYS: path},
+                      branch_channels={MYS: ["Takeaway"]}).start()
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture
+def branches(chain: RistaSandbox, receiver: Receiver) -> RistaSandbox:
+    chain.reset()
+    chain.webhook_url = receiver.url + "/hook"
+    return chain
+
+
+def branch_sale(branch: str, txn: str, channel: str = "Takeaway", **extra: Any) -> dict[str, Any]:
+    return sale_body(txn, branchCode=branch, channel=channel, **extra)
+
+
+def test_branch_list_and_catalogs_are_per_branch(branches: RistaSandbox) -> None:
+    listed = get(branches, "/v1/branch/list").json()
+    assert [(b["branchCode"], [c["name"] for c in b["channels"]]) for b in listed] == [
+        (BRANCH, ["Takeaway", "Dine In"]), (MYS, ["Takeaway"])]
+    assert listed[1]["branchName"] == "Sandbox Branch MYS01" and listed[1]["status"] == "Active"
+    blr = get(branches, "/v1/catalog", {"branch": BRANCH, "channel": "Dine In"}).json()
+    mys = get(branches, "/v1/catalog", {"branch": MYS, "channel": "Takeaway"}).json()
+    assert len(blr["items"]) == 33 and len(mys["items"]) == 2
+    assert mys["items"][0]["price"] == blr["items"][0]["price"] + 5
+    assert get(branches, "/v1/catalog", {"branch": MYS, "channel": "Dine In"}).status_code == 404  # not its channel
+    assert get(branches, "/v1/catalog", {"branch": "GOA01", "channel": "Takeaway"}).status_code == 404
+    assert branches.branch == BRANCH and branches.branches == [BRANCH, MYS]
+
+
+def test_sold_out_prices_and_catalog_replacement_stay_in_their_branch(branches: RistaSandbox) -> None:
+    assert control(branches, "POST", "/items/1", {"soldOut": True, "branch": MYS}).json()["soldOut"] is True
+    control(branches, "POST", "/items/2?branch=MYS01", {"price": 999})
+    assert get(branches, "/v1/items/soldout", {"branch": MYS}).json()["data"][0]["skuCode"] == "1"
+    assert get(branches, "/v1/items/soldout", {"branch": BRANCH}).json() == {"data": []}
+    assert item(branches, "2")["price"] == 140  # BLR01, the default branch, untouched
+    control(branches, "POST", "/items/1", {"soldOut": True})  # no branch: the first one
+    assert get(branches, "/v1/items/soldout", {"branch": BRANCH}).json()["data"][0]["skuCode"] == "1"
+
+    mys = requests.get(branches.url + "/_control/catalog", params={"branch": MYS}, timeout=5).json()
+    mys["items"] = mys["items"][:1]
+    put = requests.put(branches.url + "/_control/catalog?branch=MYS01", json=mys, timeout=5)
+    assert put.json() == {"replaced": True, "branch": MYS, "items": 1}
+    assert len(catalog(branches).json()["items"]) == 33
+    assert control(branches, "POST", "/items/1", {"soldOut": True, "branch": "GOA01"}).status_code == 404
+    assert control(branches, "POST", "/items/1", {"branch": MYS, "channel": "Dine In"}).status_code == 400
+    assert requests.get(branches.url + "/_control/catalog?branch=GOA01", timeout=5).status_code == 404
+
+    overview = requests.get(branches.url + "/_control/branches", timeout=5).json()
+    assert [(b["branchCode"], b["soldOut"], b["catalogItems"]) for b in overview] == [
+        (BRANCH, ["1"], 33), (MYS, ["1"], 1)]
+    branches.reset()
+    assert get(branches, "/v1/items/soldout", {"branch": MYS}).json() == {"data": []}
+    assert len(get(branches, "/v1/catalog", {"branch": MYS, "channel": "Takeaway"}).json()["items"]) == 2
+
+
+def test_sales_and_numbers_are_per_branch(branches: RistaSandbox) -> None:
+    a = post(branches, "/v1/sale", branch_sale(BRANCH, "order-a")).json()
+    b = post(branches, "/v1/sale", branch_sale(MYS, "order-b")).json()
+    c = post(branches, "/v1/sale", branch_sale(MYS, "order-c")).json()
+    def seq(sale: dict[str, Any], branch: str) -> int:
+        prefix, _, number = sale["invoiceNumber"].rpartition("-")
+        assert prefix == branch and len(number) >= 6
+        return int(number)
+
+    # Each branch numbers its own invoices and orders (invoice numbers survive reset, orders restart).
+    assert (seq(b, MYS) + 1, c["orderNumber"]) == (seq(c, MYS), "2")
+    assert a["orderNumber"] == b["orderNumber"] == "1" and seq(a, BRANCH) > 0
+    assert post(branches, "/v1/sale", branch_sale(MYS, "order-d", "Dine In")).status_code == 400
+    assert "unknown branch" in message(post(branches, "/v1/sale", branch_sale("GOA01", "order-e")))
+    assert post(branches, "/v1/sale", branch_sale(MYS, "order-b")).json()["invoiceNumber"] == b["invoiceNumber"]
+
+    invoice = c["invoiceNumber"]
+    assert get(branches, "/v1/sale", {"invoice": invoice}).json()["sourceInfo"]["orderTransactionId"] == "order-c"
+    assert get(branches, "/v1/sale", {"invoice": invoice, "branch": MYS}).status_code == 200
+    assert get(branches, "/v1/sale", {"invoice": invoice, "branch": BRANCH}).status_code == 404
+    assert get(branches, "/v1/sale", {"invoice": invoice, "branch": "GOA01"}).status_code == 404
+    assert get(branches, "/v1/sale", {"orderTransactionId": "order-b", "branch": MYS}).status_code == 200
+    wrong = post(branches, "/v1/sale/status", {"invoiceNumber": invoice, "status": "Accepted", "branchCode": BRANCH})
+    assert wrong.status_code == 404 and branches.sales_of(MYS)[1]["fulfillmentStatus"] == "Confirmed"
+    right = post(branches, "/v1/sale/status", {"invoiceNumber": invoice, "status": "Accepted", "branchCode": MYS})
+    assert right.status_code == 200 and branches.sales_of(MYS)[1]["fulfillmentStatus"] == "Accepted"
+
+    assert [s["invoiceNumber"] for s in branches.sales] == [a["invoiceNumber"], b["invoiceNumber"], invoice]
+    stats = branches.stats()
+    assert stats["sales"] == 3 and stats["sales_by_branch"] == {BRANCH: 1, MYS: 2}
+    branches.reset()
+    again = post(branches, "/v1/sale", branch_sale(MYS, "order-f")).json()
+    assert seq(again, MYS) == seq(c, MYS) + 1 and again["orderNumber"] == "1"  # invoice numbers never repeat
+
+
+def test_control_sales_lookup_is_exact(branches: RistaSandbox, receiver: Receiver) -> None:
+    first = post(branches, "/v1/sale", branch_sale(BRANCH, "order-1")).json()["invoiceNumber"]
+    body = branch_sale(MYS, "order-2")
+    body["sourceInfo"]["invoiceNumber"] = "MYS-K002"
+    second = post(branches, "/v1/sale", body).json()["invoiceNumber"]
+
+    def lookup(**params: str) -> list[str]:
+        resp = requests.get(branches.url + "/_control/sales", params=params, timeout=5)
+        assert resp.status_code == 200, resp.text
+        return [s["invoiceNumber"] for s in resp.json()]
+
+    assert lookup() == [first, second]  # every branch, oldest first
+    assert lookup(orderTransactionId="order-2") == [second]  # our order id finds its sale in any branch
+    assert lookup(sourceInvoiceNumber="MYS-K002") == [second]
+    assert lookup(invoiceNumber=first) == [first]
+    assert lookup(branch=MYS) == [second] and lookup(branch=MYS, orderTransactionId="order-1") == []
+    assert lookup(orderTransactionId="nope") == []
+    assert requests.get(branches.url + "/_control/sales?branch=GOA01", timeout=5).status_code == 404
+    odd = requests.get(branches.url + "/_control/sales?invoice=x", timeout=5)
+    assert odd.status_code == 400 and "allowed: branch, orderTransactionId" in odd.json()["message"]
+    one = requests.get(f"{branches.url}/_control/sales/{second}", timeout=5).json()
+    assert one["sourceInfo"]["orderTransactionId"] == "order-2" and one["_duplicates"] == 0
+    assert requests.get(branches.url + "/_control/sales/MYS01-99999999", timeout=5).status_code == 404
+
+
+def test_menu_webhooks_name_their_branch(branches: RistaSandbox, receiver: Receiver) -> None:
+    control(branches, "POST", "/webhooks/menu-sync", {"branch": MYS})
+    control(branches, "POST", "/webhooks/menu-sync", {})
+    control(branches, "POST", "/items/1", {"soldOut": True, "notify": True, "branch": MYS})
+    contexts = [body["context"] for _, body in receiver.hits]
+    assert [(c["branchCode"], c["channelName"], c["outletId"]) for c in contexts] == [
+        (MYS, "Takeaway", "sandbox-outlet-MYS01"), (BRANCH, "Takeaway", "sandbox-outlet-BLR01"),
+        (MYS, "Takeaway", "sandbox-outlet-MYS01")]
+    assert contexts[0]["branchName"] == "Sandbox Branch MYS01"
+    assert receiver.hits[2][1]["type"] == "menu.item_stock_status_change"
+    assert [w["branch"] for w in branches.stats()["webhooks"]] == [MYS, BRANCH, MYS]
+    assert control(branches, "POST", "/webhooks/menu-sync", {"branch": MYS, "channel": "Dine In"}).status_code == 400
+    assert control(branches, "POST", "/webhooks/menu-sync", {"branch": "GOA01"}).status_code == 404
+
+
+def test_order_status_callbacks_carry_the_sale_branch(branches: RistaSandbox, receiver: Receiver) -> None:
+    body = branch_sale(MYS, "order-cb")
+    body["sourceInfo"]["callbackURL"] = receiver.url + "/hook"
+    invoice = post(branches, "/v1/sale", body).json()["invoiceNumber"]
+    control(branches, "POST", f"/sales/{invoice}/status", {"status": "Accepted"})
+    assert receiver.hits[0][1]["context"] == {"branchCode": MYS}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"branch": ""}, "at least one branch"),
+        ({"branch": "BLR01,BLR01"}, "repeat"),
+        ({"branch": "BLR 01"}, "letters, digits"),
+        ({"branch": "BLR01", "branch_catalogs": {"MYS01": "x.json"}}, "does not serve: MYS01"),
+        ({"branch": "BLR01", "branch_channels": {"BLR01": []}}, "channels"),
+    ],
+)
+def test_branch_arguments_are_checked(kwargs: dict[str, Any], needle: str) -> None:
+    with pytest.raises(ValueError, match=needle):
+        RistaSandbox(**kwargs)
+
+
+def test_a_comma_separated_branch_string_works_in_process_too() -> None:
+    sb = RistaSandbox(branch="BLR01, MYS01")
+    try:
+        assert sb.branches == ["BLR01", "MYS01"]
+    finally:
+        sb.httpd.server_close()
+
+
+def test_cli_serves_several_branches(tmp_path: Path) -> None:
+    menu = tmp_path / "one-item.json"
+    sample = json.loads((REPO / "sandbox/rista/data/catalog.json").read_text())
+    menu.write_text(json.dumps({**sample, "items": sample["items"][:1]}))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.rista", "--port", "0", "--branch", "BLR01,MYS01",
+         "--branch-catalog", f"MYS01={menu}", "--branch-channels", "MYS01=Takeaway,Delivery"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("Rista sandbox for branches BLR01, MYS01 listening on http://"), line
+        url = line.rsplit(" ", 1)[-1].strip()
+        assert "Kitchen page" in proc.stdout.readline()
+        overview = requests.get(url + "/_control/branches", timeout=5).json()
+        assert [(b["branchCode"], b["catalogItems"], [c["name"] for c in b["channels"]]) for b in overview] == [
+            ("BLR01", 33, ["Takeaway", "Dine In"]), ("MYS01", 1, ["Takeaway", "Delivery"])]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--branch", "BLR01,BLR01"], ["--branch-catalog", "MYS01"], ["--branch-catalog", "BLR01=/nonexistent.json"]],
+)
+def test_cli_refuses_bad_branch_options_with_a_message(args: list[str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "sandbox.rista", "--port", "0", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=30, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.strip()
+
+
+# -- the kitchen page -----------------------------------------------------------------------------
+
+
+def kitchen(sb: RistaSandbox, **params: str) -> requests.Response:
+    return requests.get(sb.url + "/", params=params, timeout=5)
+
+
+def press(sb: RistaSandbox, invoice: str, status: str, back: str = "/?branch=BLR01") -> requests.Response:
+    """What the browser sends when a kitchen button is pressed."""
+    return requests.post(f"{sb.url}/_control/sales/{invoice}/status", params={"redirect": "1", "next": back},
+                         data={"status": status}, allow_redirects=False, timeout=5)
+
+
+def tickets(page: str) -> list[str]:
+    return re.findall(r'data-invoice="([^"]+)"', page)
+
+
+def test_kitchen_page_shows_each_branch_sales_newest_first(branches: RistaSandbox) -> None:
+    empty = kitchen(branches)
+    assert empty.status_code == 200 and "No open orders" in empty.text
+    assert 'http-equiv="refresh" content="5;url=/?branch=BLR01"' in empty.text
+    assert "<script" not in empty.text and "<link" not in empty.text and "src=" not in empty.text
+    assert re.findall(r'(?:href|action)="(?!/)', empty.text) == []  # every link stays on the sandbox
+    older = branch_sale(BRANCH, "order-old", label="K041 Takeaway")
+    older["items"][0]["note"] = "less oil"
+    old = post(branches, "/v1/sale", older).json()["invoiceNumber"]
+    new = post(branches, "/v1/sale", branch_sale(BRANCH, "order-new", "Dine In", label="K042 Dine In")).json()
+    mys = post(branches, "/v1/sale", branch_sale(MYS, "order-mys", label="K001 Takeaway")).json()
+
+    page = kitchen(branches).text  # the first branch by default
+    assert tickets(page) == [new["invoiceNumber"], old]
+    assert "K042 Dine In" in page and "2 &times;</span>Davanagere Benne Sada Dose" in page
+    assert "less oil" in page and "order-old" in page and "K-0001" in page and "&#8377;&nbsp;324.50" in page
+    assert "BLR01 (2 open)" in page and "MYS01 (1 open)" in page
+    assert tickets(kitchen(branches, branch=MYS).text) == [mys["invoiceNumber"]]
+    assert kitchen(branches, branch="GOA01").status_code == 404
+
+
+def test_kitchen_buttons_move_the_sale_and_call_the_backend(branches: RistaSandbox, receiver: Receiver) -> None:
+    body = branch_sale(BRANCH, "order-kds")
+    body["sourceInfo"].update(callbackURL=receiver.url + "/hook", callbackHeaders={"X-Kiosk-Secret": "k"})
+    invoice = post(branches, "/v1/sale", body).json()["invoiceNumber"]
+    page = kitchen(branches).text
+    assert f'action="/_control/sales/{invoice}/status?redirect=1&amp;next=/%3Fbranch%3DBLR01"' in page
+    assert ">Accept</button>" in page and ">Reject</button>" in page and ">Ready</button>" not in page
+
+    accepted = press(branches, invoice, "Accepted")
+    assert accepted.status_code == 303
+    location = accepted.headers["Location"]
+    assert location.startswith("/?branch=BLR01&msg=") and "answered%20200" in location
+    headers, callback = receiver.hits[0]
+    assert callback["data"] == {**callback["data"], "invoiceNumber": invoice, "status": "Accepted"}
+    assert headers["x-kiosk-secret"] == "k"  # the very callback the control route sends
+    page = requests.get(branches.url + location, timeout=5).text
+    assert f"{invoice} is now Accepted; the backend answered 200" in page
+    assert ">Ready</button>" in page and ">Accept</button>" not in page and "Accepted &rarr; 200" in page
+
+    assert press(branches, invoice, "Processed").status_code == 303
+    assert press(branches, invoice, "Delivered").status_code == 303
+    assert [h[1]["data"]["status"] for h in receiver.hits] == ["Accepted", "Processed", "Delivered"]
+    sale = branches.sales[0]
+    assert sale["fulfillmentStatus"] == "Delivered" and sale["orderReadyTimestamp"]
+    page = kitchen(branches).text
+    assert "In the kitchen (0)" in page and "Finished (1)" in page and ">Ready</button>" not in page
+
+    refused = press(branches, invoice, "Eaten")
+    assert refused.status_code == 303 and "msg=Error" in refused.headers["Location"]
+    assert len(receiver.hits) == 3 and branches.sales[0]["fulfillmentStatus"] == "Delivered"
+    elsewhere = press(branches, invoice, "Closed", back="https://evil.example/")
+    assert elsewhere.headers["Location"].startswith("/?msg=")  # never an open redirect
+
+
+def test_kitchen_page_escapes_what_the_sale_says(branches: RistaSandbox) -> None:
+    body = branch_sale(BRANCH, "<script>x</script>", label="<img src=x onerror=alert(1)>")
+    body["items"][0]["shortName"] = "<b>Dose</b>"
+    post(branches, "/v1/sale", body)
+    page = kitchen(branches, msg="<i>hi</i>").text
+    assert "<img src=x" not in page and "<b>Dose</b>" not in page and "<script>x" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and "&lt;i&gt;hi&lt;/i&gt;" in page
+
+
 # -- stats, reset, index, CLI -------------------------------------------------------------------
 
 
@@ -629,9 +923,9 @@ def test_reset_is_pristine_but_invoice_numbers_never_repeat(server: RistaSandbox
     assert second["invoiceNumber"] != first and second["orderNumber"] == "1"
 
 
-def test_index_page_lists_endpoints(server: RistaSandbox) -> None:
-    resp = requests.get(server.url + "/", timeout=5)
-    assert resp.status_code == 200 and "/_control/faults" in resp.text
+def test_routes_page_lists_endpoints(server: RistaSandbox) -> None:
+    resp = requests.get(server.url + "/_control", timeout=5)
+    assert resp.status_code == 200 and "/_control/faults" in resp.text and 'href="/"' in resp.text
 
 
 def test_cli_defaults_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
