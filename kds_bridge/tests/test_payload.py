@@ -187,6 +187,8 @@ def test_item_level_discount_dine_in_with_round_off(rista, paid_order, settings)
     assert_wire_exact(sale)
     assert "delivery" not in sale  # Rista's delivery modes are Pickup | Delivery: dine-in has none
     assert sale["label"] == f"{order.order_number} Dine in"
+    assert sale["channel"] == "Takeaway"  # this branch serves no "Dine In" channel: priced from the default
+    assert sale["charges"] == []  # no takeaway packing charge on dine-in
     assert [i["discountAmount"] for i in sale["items"]] == [ZERO, money("-10.94"), money("-14.06")]
     assert sale["discountAmount"] == 0 and sale["discounts"] == []
     assert order.round_off != 0
