@@ -64,7 +64,8 @@ def main() -> None:
     check(status == 200, f"the dine-in menu answers 200 (got {status})")
     status, _, dine_in = call("POST", f"{API}/orders/quote", {**CART, "order_mode": "dine_in"}, kiosk)
     check(status == 200 and (dine_in["total_amount_include_tax"], dine_in["channel"]) == (304.5, "Dine In"),
-          f"dine-in quote is Rs 304.50 on the Dine In channel, no packing charge (got {dine_in})")
+          "dine-in quote is Rs 304.50 on the Dine In channel, no packing charge "
+          f"(got {dine_in.get('total_amount_include_tax')} on {dine_in.get('channel')})")
     status, _, order = call("POST", f"{API}/orders", CART, {**kiosk, "Idempotency-Key": f"smoke-{time.time()}"})
     check(status == 201 and order["status"] == "PENDING", f"order placed ({order.get('order_number')})")
     order_id = order["order_id"]

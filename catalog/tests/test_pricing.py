@@ -165,6 +165,7 @@ def test_inclusive_taxes_are_equal_halves_and_the_paisa_goes_to_the_taxable_valu
     assert ln.total_amount == D(str(price))
     cgst_total, sgst_total = q.taxes  # the bill shows equal halves too
     assert cgst_total.amount == sgst_total.amount == D(cgst)
+    assert cgst_total.taxable_amount == sgst_total.taxable_amount == D(net)
 
 
 def test_mixed_inclusive_and_exclusive_lines():
