@@ -275,6 +275,7 @@ def test_refresh_ahead_when_the_copy_is_old(rista, settings):
     store.cache_write("BLR01", "Takeaway", store.CachedCatalog(entry.body, entry.etag, entry.fetched_at - 3600))
     settings.CATALOG_REFRESH_AFTER = 60
     settings.CELERY_TASK_ALWAYS_EAGER = True  # refresh-ahead runs on a thread, no worker needed
+    first_snapshot = store.snapshot_read("BLR01", "Takeaway")
     resp = client.get(URL)
     assert resp.status_code == 200 and resp["X-Catalog-Source"] == "cache"  # served without waiting
     import time
@@ -283,3 +284,7 @@ def test_refresh_ahead_when_the_copy_is_old(rista, settings):
     while time.time() < deadline and catalog_calls(rista) < 2:
         time.sleep(0.05)
     assert catalog_calls(rista) == 2
+    # The refresh thread's last write is the snapshot: wait for it, so it cannot land in the next test.
+    while time.time() < deadline and store.snapshot_read("BLR01", "Takeaway").fetched_at == first_snapshot.fetched_at:
+        time.sleep(0.05)
+    assert store.snapshot_read("BLR01", "Takeaway").fetched_at > first_snapshot.fetched_at
