@@ -129,6 +129,15 @@ def menu(rista, db):
     return catalog_refresh(branch=django_settings.KIOSK_BRANCH_CODE, channel=django_settings.KIOSK_DEFAULT_CHANNEL)
 
 
+@pytest.fixture
+def dine_in_menu(menu, settings):
+    """A branch that has Rista's "Dine In" channel: served, and its menu (the sample) in the cache."""
+    from catalog.services import catalog_refresh
+
+    settings.KIOSK_CHANNELS = [settings.KIOSK_DEFAULT_CHANNEL, "Dine In"]
+    return catalog_refresh(branch=settings.KIOSK_BRANCH_CODE, channel="Dine In")
+
+
 WORKED_EXAMPLE = {
     "items": [{"item_sku_id": "1", "quantity": 2}, {"item_sku_id": "9", "quantity": 1}],
     "order_mode": "takeaway",

@@ -60,6 +60,12 @@ def main() -> None:
     kiosk = {"Authorization": f"Kiosk {key}"}
     status, _, quote = call("POST", f"{API}/orders/quote", CART, kiosk)
     check(status == 200 and quote["total_amount_include_tax"] == 324.5, "quote is Rs 324.50")
+    status, _, _ = call("GET", f"{API}/catalog?order_mode=dine_in")
+    check(status == 200, f"the dine-in menu answers 200 (got {status})")
+    status, _, dine_in = call("POST", f"{API}/orders/quote", {**CART, "order_mode": "dine_in"}, kiosk)
+    check(status == 200 and (dine_in["total_amount_include_tax"], dine_in["channel"]) == (304.5, "Dine In"),
+          "dine-in quote is Rs 304.50 on the Dine In channel, no packing charge "
+          f"(got {dine_in.get('total_amount_include_tax')} on {dine_in.get('channel')})")
     status, _, order = call("POST", f"{API}/orders", CART, {**kiosk, "Idempotency-Key": f"smoke-{time.time()}"})
     check(status == 201 and order["status"] == "PENDING", f"order placed ({order.get('order_number')})")
     order_id = order["order_id"]

@@ -19,10 +19,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.fastpath import etag_matches
+from catalog.fastpath import etag_matches, requested_channel
 from catalog.services import catalog_get, catalog_refresh_many
 from kiosk_project.core import metrics
 from kiosk_project.core.errors import ApplicationError, NotFound, UpstreamError
+from kiosk_project.core.order_modes import order_modes
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +35,15 @@ class WebhookUnauthorized(ApplicationError):
 
 
 def _channel(request: Request) -> str:
-    channel = request.query_params.get("channel") or settings.KIOSK_DEFAULT_CHANNEL
-    if channel not in settings.KIOSK_CHANNELS:
+    asked, order_mode = request.query_params.get("channel"), request.query_params.get("order_mode")
+    if order_mode and order_mode not in order_modes():
+        raise ApplicationError("Unknown order mode.", code="INVALID_ORDER_MODE",
+                               details={"order_mode": order_mode[:64], "order_modes": order_modes()})
+    channel = requested_channel(asked, order_mode)
+    if channel is None:
         # Only configured channels: a stranger must not make us call Rista with arbitrary names.
         raise NotFound("Unknown channel.", code="CHANNEL_NOT_FOUND",
-                       details={"channel": channel[:64], "channels": settings.KIOSK_CHANNELS})
+                       details={"channel": (asked or "")[:64], "channels": settings.KIOSK_CHANNELS})
     return channel
 
 
@@ -62,7 +67,10 @@ class CatalogApi(APIView):
 
     @extend_schema(
         summary="The restaurant's menu (Rista catalog document)",
-        parameters=[OpenApiParameter("channel", str, description="Rista price channel; default from settings")],
+        parameters=[OpenApiParameter("channel", str, description="Rista price channel; default from settings"),
+                    OpenApiParameter("order_mode", str, enum=order_modes(),
+                                     description="the menu an order in this mode is priced from "
+                                                 "(when no channel is given)")],
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="Rista catalog, plus soldOutSkuCodes"),
                    304: OpenApiResponse(description="Not modified (If-None-Match)"),
                    503: OpenApiResponse(description="CATALOG_UNAVAILABLE")},

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
 from catalog.store import CachedCatalog, CacheDown, cache_read
+from kiosk_project.core.order_modes import order_mode_pricing
 
 PATH = "/api/v1/catalog"
 StartResponse = Callable[..., Any]
@@ -37,6 +38,19 @@ def etag_matches(header: str, etag: str) -> bool:
     if header.strip() == "*":
         return True
     return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+
+
+def requested_channel(channel: str | None, order_mode: str | None) -> str | None:
+    """The channel a menu request asks for: ``channel``, else its order mode's, else the default.
+
+    None when that channel is not served or the order mode does not exist.
+    """
+    if not channel and order_mode:
+        if order_mode not in settings.ORDER_CHANNELS:
+            return None
+        channel = order_mode_pricing(order_mode).channel
+    channel = channel or settings.KIOSK_DEFAULT_CHANNEL
+    return channel if channel in settings.KIOSK_CHANNELS else None
 
 
 def _security_headers() -> list[tuple[str, str]]:
@@ -77,9 +91,8 @@ class CatalogFastPath:
         query = environ.get("QUERY_STRING", "")
         if not query:
             return settings.KIOSK_DEFAULT_CHANNEL
-        values = parse_qs(query).get("channel")
-        channel = values[0] if values else settings.KIOSK_DEFAULT_CHANNEL
-        return channel if channel in settings.KIOSK_CHANNELS else None
+        params = parse_qs(query)
+        return requested_channel(*((params.get(name) or [None])[0] for name in ("channel", "order_mode")))
 
     def _servable(self, environ: dict[str, Any]) -> bool:
         if environ.get("REQUEST_METHOD") != "GET" or environ.get("PATH_INFO") != PATH:

@@ -179,6 +179,8 @@ def sale_build(*, order: Order, lines: Sequence[OrderLine], payment_reference: s
     mode = OrderMode(order.order_mode)
     sale: dict[str, Any] = {
         "branchCode": order.branch_code,
+        # The order mode's price channel (kiosk_project.core.order_modes): what the order was priced from,
+        # as Rista requires, and how the kitchen tells a dine-in order from a takeaway one.
         "channel": order.channel,
         "status": "Open",
         "label": f"{order.order_number} {mode.label}",

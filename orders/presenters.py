@@ -41,6 +41,8 @@ def quote_payload(priced: PricedCart) -> dict[str, Any]:
     data = priced.quote.to_dict()
     return {
         "order_mode": priced.order_mode,
+        "channel": priced.channel,
+        "charge_mode": priced.charge_mode,
         "currency": "INR",
         **{key: data[key] for key in _TOTAL_KEYS},
         "taxes": data["taxes"],
@@ -70,6 +72,8 @@ def order_payload(order: Order, lines: list[OrderLine] | None = None) -> dict[st
         "status": order.status,
         "kitchen_status": order.kitchen_status,
         "order_mode": order.order_mode,
+        "channel": order.channel,
+        "charge_mode": order.charge_mode or None,
         "currency": order.currency,
         **{key: getattr(order, key) for key in _TOTAL_KEYS},
         "taxes": pricing.get("taxes", []),

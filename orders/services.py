@@ -20,6 +20,7 @@ from kiosk_project.core import metrics
 from kiosk_project.core.errors import ApplicationError, Conflict
 from kiosk_project.core.kiosk_auth import Kiosk
 from kiosk_project.core.logging import log_context
+from kiosk_project.core.order_modes import order_mode_pricing
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.numbers import allocate_order_number, business_day, format_order_number
 from orders.presenters import quote_payload
@@ -49,7 +50,8 @@ class PricedCart:
     quote: Quote
     catalog_etag: str
     order_mode: str
-    charge_mode: str
+    channel: str  # the Rista price channel it was priced from (and the sale's channel)
+    charge_mode: str | None  # the Rista charge mode; None: no mode charges
 
 
 @dataclass(frozen=True)
@@ -70,17 +72,18 @@ def order_quote(*, kiosk: Kiosk, data: dict[str, Any]) -> PricedCart:
     mode = data["order_mode"]
     if kiosk.allowed_order_modes and mode not in kiosk.allowed_order_modes:
         raise OrderModeNotAllowed(details={"order_mode": mode, "allowed": list(kiosk.allowed_order_modes)})
-    index, etag = catalog_for_pricing(branch=kiosk.branch_code, channel=kiosk.channel)
+    rista = order_mode_pricing(mode)
+    index, etag = catalog_for_pricing(branch=kiosk.branch_code, channel=rista.channel)
     lines = [
         CartLine(sku=item["item_sku_id"], quantity=item["quantity"], note=item.get("note") or None,
                  options=tuple(CartOption(option_id=o["option_id"], quantity=o["quantity"])
                                for o in item.get("options", [])))
         for item in data["items"]
     ]
-    charge_mode = settings.ORDER_CHARGE_MODES[mode]
-    quote = quote_cart(index=index, lines=lines, charge_mode=charge_mode, now=timezone.localtime(),
+    quote = quote_cart(index=index, lines=lines, charge_mode=rista.charge_mode, now=timezone.localtime(),
                        round_off=settings.ORDER_ROUND_OFF)
-    return PricedCart(quote=quote, catalog_etag=etag, order_mode=mode, charge_mode=charge_mode)
+    return PricedCart(quote=quote, catalog_etag=etag, order_mode=mode, channel=rista.channel,
+                      charge_mode=rista.charge_mode)
 
 
 def check_client_totals(priced: PricedCart, data: dict[str, Any]) -> None:
@@ -128,6 +131,7 @@ def order_place(*, kiosk: Kiosk, data: dict[str, Any], idempotency_key: str | No
     metrics.incr("orders.placed")
     with log_context(order_id=str(order.id)):
         log.info("order placed", extra={"order_number": order.order_number, "kiosk": kiosk.name,
+                                        "order_mode": order.order_mode, "channel": order.channel,
                                         "total": str(order.total_amount_include_tax),
                                         "lines": len(priced.quote.lines)})
     return Placement(order=order, replayed=False, lines=lines)
@@ -162,8 +166,8 @@ def _create_order(*, kiosk: Kiosk, priced: PricedCart, number: str, day: Any, no
     quote = priced.quote
     summary = quote.to_dict()
     order = Order.objects.create(
-        order_number=number, business_day=day, branch_code=kiosk.branch_code, channel=kiosk.channel,
-        order_mode=priced.order_mode, charge_mode=priced.charge_mode, device_id=kiosk.id,
+        order_number=number, business_day=day, branch_code=kiosk.branch_code, channel=priced.channel,
+        order_mode=priced.order_mode, charge_mode=priced.charge_mode or "", device_id=kiosk.id,
         subtotal=quote.subtotal, discount_total=quote.discount_total, items_net_total=quote.items_net_total,
         charge_total=quote.charge_total, tax_total=quote.tax_total, round_off=quote.round_off,
         total_amount_exclude_tax=quote.total_amount_exclude_tax,

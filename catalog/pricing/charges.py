@@ -1,7 +1,7 @@
 """Charges (packaging, delivery, service): which apply to this order mode, and their taxes.
 
 Rista charges (protocols.md §2.2) apply only when the order's mode is in
-``applicableModes`` (Pickup | Delivery | Others). ``applyAt == "Order"``: one
+``applicableModes`` (Pickup | Delivery | Others); a ``None`` mode matches none. ``applyAt == "Order"``: one
 charge per order, Absolute ``chargeRate`` or a Percentage of the items' net
 total (excluding tax, after discounts), waived when the items' value reaches
 ``minOrderAmount`` ("beyond which this charge is waived"). ``applyAt ==
@@ -32,7 +32,7 @@ class ChargeableLine:
 
 
 def compute_charges(charges: Sequence[Charge], tax_types: Mapping[str, TaxType],
-                    lines: Sequence[ChargeableLine], *, charge_mode: str,
+                    lines: Sequence[ChargeableLine], *, charge_mode: str | None,
                     items_net_total: Decimal, items_value: Decimal) -> tuple[QuoteCharge, ...]:
     """Charges in catalog order (Item charges then in line order); zero amounts are left out.
 

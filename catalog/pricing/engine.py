@@ -40,9 +40,9 @@ from catalog.pricing.quote import (
 from catalog.pricing.taxes import compute_taxes
 
 
-def quote_cart(*, index: CatalogIndex, lines: Iterable[CartLine], charge_mode: str, now: datetime,
+def quote_cart(*, index: CatalogIndex, lines: Iterable[CartLine], charge_mode: str | None, now: datetime,
                round_off: bool = False) -> Quote:
-    """Price ``lines`` for ``charge_mode`` (Pickup | Delivery | Others) at ``now``.
+    """Price ``lines`` for ``charge_mode`` (Pickup | Delivery | Others; None: no charge applies) at ``now``.
 
     ``now`` must be timezone-aware and already in the branch's time zone: its
     wall-clock date and time are compared with schedules and discount hours.
@@ -54,7 +54,7 @@ def quote_cart(*, index: CatalogIndex, lines: Iterable[CartLine], charge_mode: s
         return _quote(index, lines, charge_mode, now, round_off)
 
 
-def _quote(index: CatalogIndex, lines: Iterable[CartLine], charge_mode: str, now: datetime,
+def _quote(index: CatalogIndex, lines: Iterable[CartLine], charge_mode: str | None, now: datetime,
            round_off: bool) -> Quote:
     merged = merge_cart_lines(lines)
     if not merged:
@@ -213,7 +213,7 @@ def _tax_summary(index: CatalogIndex, lines: Sequence[QuoteLine],
     return tuple(summary)
 
 
-def _totals(index: CatalogIndex, charge_mode: str, lines: tuple[QuoteLine, ...],
+def _totals(index: CatalogIndex, charge_mode: str | None, lines: tuple[QuoteLine, ...],
             charges: tuple[QuoteCharge, ...], applied: tuple[AppliedDiscount, ...], *,
             round_off: bool) -> Quote:
     items_net_total = sum((line.net_amount for line in lines), ZERO)

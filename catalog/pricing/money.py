@@ -1,10 +1,13 @@
 """Money arithmetic for the pricing engine: ``Decimal`` only, one rounding rule.
 
 The rule (docs/pricing.md, "The one rounding rule"): every money amount the
-engine *computes* (a tax of a line, a percentage discount or charge, a
-quantity times a price) is quantized to 0.01 with ROUND_HALF_UP at the moment
-it is computed. Everything after that is sums and differences of amounts that
-are already whole paise, which Decimal does exactly, so totals never drift.
+engine *computes* with a multiplication or division (a tax of a line or
+charge, a percentage discount or charge, a quantity times a price) is
+quantized to 0.01 with ROUND_HALF_UP at the moment it is computed, once, from
+unrounded operands. Everything else is a sum or difference of amounts that are
+already whole paise, which Decimal does exactly, so totals never drift. That
+includes the taxable value of a tax-inclusive price: the price minus its
+(rounded) taxes.
 """
 
 from __future__ import annotations
@@ -56,6 +59,16 @@ def round_money(amount: Decimal) -> Decimal:
 def percent_of(amount: Decimal, percentage: Decimal) -> Decimal:
     """``round(amount x percentage / 100)``: the only way a percentage becomes money."""
     return round_money(amount * percentage / HUNDRED)
+
+
+def included_tax_of(price: Decimal, percentage: Decimal, total_percentage: Decimal) -> Decimal:
+    """The tax at ``percentage`` inside a price that includes ``total_percentage`` of tax in all.
+
+    ``round(price x percentage / (100 + total_percentage))``: the tax's share of
+    the price, rounded once. Two taxes with equal rates on one price are
+    therefore always equal (CGST == SGST).
+    """
+    return round_money(price * percentage / (HUNDRED + total_percentage))
 
 
 def round_to_rupee(amount: Decimal) -> Decimal:

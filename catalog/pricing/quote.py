@@ -123,7 +123,7 @@ class TaxSummary:
 
 @dataclass(frozen=True, slots=True)
 class Quote:
-    charge_mode: str
+    charge_mode: str | None
     lines: tuple[QuoteLine, ...]
     charges: tuple[QuoteCharge, ...]
     discounts: tuple[AppliedDiscount, ...]

@@ -77,6 +77,27 @@ def test_unknown_channel_is_404_and_never_reaches_rista(rista):
     assert catalog_calls(rista) == 0
 
 
+def test_the_menu_by_order_mode(rista, settings):
+    settings.KIOSK_CHANNELS = ["Takeaway", "Dine In"]
+    client = Client()
+    takeaway = client.get(URL, {"order_mode": "takeaway"})
+    set_item(rista, "1", price=120)
+    dine_in = client.get(URL, {"order_mode": "dine_in"})
+    assert (takeaway.status_code, dine_in.status_code) == (200, 200)
+    prices = [next(i["price"] for i in json.loads(r.content)["items"] if i["skuCode"] == "1")
+              for r in (takeaway, dine_in)]
+    assert prices == [110, 120]  # each mode's channel has its own copy
+    assert client.get(URL)["ETag"] == takeaway["ETag"]
+
+
+def test_unknown_order_mode_is_400_and_never_reaches_rista(rista):
+    resp = Client().get(URL, {"order_mode": "drive_through"})
+    assert resp.status_code == 400
+    assert resp.json()["error"]["code"] == "INVALID_ORDER_MODE"
+    assert resp.json()["error"]["details"]["order_modes"] == ["takeaway", "dine_in"]
+    assert catalog_calls(rista) == 0
+
+
 def test_stampede_on_a_cold_key_makes_exactly_one_rista_call(rista):
     fault(rista, mode="slow", delay=0.5, count=1, routes=["catalog"])  # widen the race window
     results: list[tuple[int, bytes]] = []
@@ -254,6 +275,7 @@ def test_refresh_ahead_when_the_copy_is_old(rista, settings):
     store.cache_write("BLR01", "Takeaway", store.CachedCatalog(entry.body, entry.etag, entry.fetched_at - 3600))
     settings.CATALOG_REFRESH_AFTER = 60
     settings.CELERY_TASK_ALWAYS_EAGER = True  # refresh-ahead runs on a thread, no worker needed
+    first_snapshot = store.snapshot_read("BLR01", "Takeaway")
     resp = client.get(URL)
     assert resp.status_code == 200 and resp["X-Catalog-Source"] == "cache"  # served without waiting
     import time
@@ -262,3 +284,7 @@ def test_refresh_ahead_when_the_copy_is_old(rista, settings):
     while time.time() < deadline and catalog_calls(rista) < 2:
         time.sleep(0.05)
     assert catalog_calls(rista) == 2
+    # The refresh thread's last write is the snapshot: wait for it, so it cannot land in the next test.
+    while time.time() < deadline and store.snapshot_read("BLR01", "Takeaway").fetched_at == first_snapshot.fetched_at:
+        time.sleep(0.05)
+    assert store.snapshot_read("BLR01", "Takeaway").fetched_at > first_snapshot.fetched_at

@@ -90,8 +90,8 @@ def test_the_same_answer_as_django(app, warm, settings):
         assert django_headers.get(name) == fast_headers.get(name), name
 
 
-@pytest.mark.parametrize("case", ["miss", "post", "other path", "unknown channel", "kiosk key required",
-                                  "ageing copy", "bad host"])
+@pytest.mark.parametrize("case", ["miss", "post", "other path", "unknown channel", "unknown order mode",
+                                  "kiosk key required", "ageing copy", "bad host"])
 def test_everything_else_goes_to_django(app, rista, settings, case):
     fast, inner = app
     if case != "miss":
@@ -103,6 +103,8 @@ def test_everything_else_goes_to_django(app, rista, settings, case):
         kwargs["path"] = "/api/v1/catalog/"
     elif case == "unknown channel":
         kwargs["query"] = "channel=Nope"
+    elif case == "unknown order mode":
+        kwargs["query"] = "order_mode=drive_through"
     elif case == "kiosk key required":
         settings.CATALOG_REQUIRE_KIOSK_KEY = True
     elif case == "ageing copy":
@@ -111,8 +113,8 @@ def test_everything_else_goes_to_django(app, rista, settings, case):
         kwargs["HTTP_HOST"] = "evil.example.net"
     status, _, _ = call(fast, **kwargs)
     assert inner.calls == 1
-    expected = {"miss": 200, "post": 405, "other path": 404, "unknown channel": 404, "kiosk key required": 401,
-                "ageing copy": 200, "bad host": 400}[case]
+    expected = {"miss": 200, "post": 405, "other path": 404, "unknown channel": 404, "unknown order mode": 400,
+                "kiosk key required": 401, "ageing copy": 200, "bad host": 400}[case]
     assert status == expected
 
 
@@ -122,6 +124,20 @@ def test_a_configured_channel_in_the_query_is_served(app, rista, settings):
     fast, inner = app
     status, headers, _ = call(fast, query="channel=Dine+In")
     assert (status, headers["ETag"], inner.calls) == (200, dine_in.etag, 0)
+
+
+def test_an_order_mode_gets_the_menu_of_its_channel(app, warm, rista, settings):
+    fast, inner = app
+    # This branch serves no "Dine In" channel yet: dine-in is priced from the default channel.
+    assert call(fast, query="order_mode=dine_in")[1]["ETag"] == warm.etag
+    settings.KIOSK_CHANNELS = ["Takeaway", "Dine In"]
+    requests.post(f"{rista.url}/_control/items/1", json={"price": 120}, timeout=5).raise_for_status()
+    dine_in = catalog_refresh(branch=settings.KIOSK_BRANCH_CODE, channel="Dine In")
+    assert dine_in.etag != warm.etag
+    assert call(fast, query="order_mode=dine_in")[1]["ETag"] == dine_in.etag
+    assert call(fast, query="order_mode=takeaway")[1]["ETag"] == warm.etag
+    assert call(fast, query="channel=Takeaway&order_mode=dine_in")[1]["ETag"] == warm.etag  # a channel wins
+    assert inner.calls == 0
 
 
 def test_a_refresh_reaches_each_process_within_the_copy_ttl(app, warm, rista, settings):

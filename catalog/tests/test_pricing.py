@@ -147,17 +147,25 @@ def test_inclusive_item_extracts_taxes_from_the_price():
 
 
 @pytest.mark.parametrize(("price", "net", "cgst", "sgst"), [
-    (120, "114.29", "2.86", "2.85"),  # 114.29 + 2.86 + 2.86 = 120.01: SGST gives back a paisa
-    (90, "85.71", "2.14", "2.15"),  # 85.71 + 2.14 + 2.14 = 89.99: SGST takes the missing paisa
-    (105, "100.00", "2.50", "2.50"),  # no residual
+    # Each tax is round(price x 2.5 / 105); the taxable value is what is left, so the paisa that rounding
+    # leaves over is the taxable value's, and CGST == SGST always.
+    ("33.33", "31.75", "0.79", "0.79"),  # round(31.742857) would be 31.74; 31.74 + 0.79 + 0.79 = 33.32
+    (120, "114.28", "2.86", "2.86"),  # 2.857143 -> 2.86 twice; 114.29 + 5.72 would be 120.01
+    (90, "85.72", "2.14", "2.14"),  # 2.142857 -> 2.14 twice; 85.71 + 4.28 would be 89.99
+    (105, "100.00", "2.50", "2.50"),  # exact
 ])
-def test_inclusive_extraction_adjusts_the_last_tax_type(price, net, cgst, sgst):
-    doc = add_items(sample_catalog(), make_item("500", price, inclusive=True))
-    (ln,) = quote(doc, line("500")).lines
+def test_inclusive_taxes_are_equal_halves_and_the_paisa_goes_to_the_taxable_value(price, net, cgst, sgst):
+    doc = add_items(sample_catalog(), make_item("500", float(price), inclusive=True))
+    q = quote(doc, line("500"))
+    (ln,) = q.lines
     assert ln.net_amount == D(net)
     assert taxes_of(ln) == {"CGST": D(cgst), "SGST": D(sgst)}
-    assert ln.net_amount + ln.tax_amount == D(price)
-    assert ln.total_amount == D(price)
+    assert all(t.taxable_amount == D(net) for t in ln.taxes)
+    assert ln.net_amount + ln.tax_amount == D(str(price))
+    assert ln.total_amount == D(str(price))
+    cgst_total, sgst_total = q.taxes  # the bill shows equal halves too
+    assert cgst_total.amount == sgst_total.amount == D(cgst)
+    assert cgst_total.taxable_amount == sgst_total.taxable_amount == D(net)
 
 
 def test_mixed_inclusive_and_exclusive_lines():
@@ -589,11 +597,11 @@ def test_inclusive_charge_taxes_are_extracted():
     q = quote(doc, line("1", 2), line("9"))
     (pc,) = q.charges
     assert pc.includes_tax is True
-    assert pc.amount == D("19.05")
-    assert taxes_of(pc) == {"CGST": D("0.48"), "SGST": D("0.47")}
+    assert pc.amount == D("19.04")  # 20 - 0.48 - 0.48: the taxable value takes the rounding
+    assert taxes_of(pc) == {"CGST": D("0.48"), "SGST": D("0.48")}
     assert pc.total_amount == D("20.00")
-    assert q.charge_total == D("19.05")
-    assert (q.taxes[0].charges_included, q.taxes[1].charges_included) == (D("0.48"), D("0.47"))
+    assert q.charge_total == D("19.04")
+    assert (q.taxes[0].charges_included, q.taxes[1].charges_included) == (D("0.48"), D("0.48"))
     assert q.total_amount_include_tax == D("324.50")  # the customer still pays Rs 20 for PC
 
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from catalog.pricing import CartLine, CartOption, CatalogIndex, Quote, quote_cart
 from catalog.pricing.models import TaxType
-from catalog.pricing.money import allocate, round_money
+from catalog.pricing.money import allocate, included_tax_of, round_money
 from catalog.pricing.taxes import compute_taxes
 from catalog.tests.catalog_builders import at
 
@@ -37,8 +37,9 @@ TAX_TYPES = (
 TAX_IDS = [t["taxTypeId"] for t in TAX_TYPES]
 PERCENT_BY_ID = {t["taxTypeId"]: D(str(t["percentage"])) for t in TAX_TYPES}
 
+gst_pairs = st.sampled_from(HALF_RATES).map(lambda r: [f"cgst-{r}", f"sgst-{r}"])
 tax_sets = st.one_of(
-    st.sampled_from(HALF_RATES).map(lambda r: [f"cgst-{r}", f"sgst-{r}"]),
+    gst_pairs,
     st.sampled_from(WHOLE_RATES).map(lambda r: [f"igst-{r}"]),
     st.lists(st.sampled_from(TAX_IDS), unique=True, max_size=3),
 )
@@ -57,7 +58,8 @@ def subset(draw: st.DrawFn, values: list[str]) -> list[str]:
 
 
 @st.composite
-def priced_carts(draw: st.DrawFn) -> tuple[dict[str, Any], list[CartLine], str, bool]:
+def priced_carts(draw: st.DrawFn, taxes: st.SearchStrategy[list[str]] = tax_sets,
+                 ) -> tuple[dict[str, Any], list[CartLine], str, bool]:
     n_items = draw(st.integers(1, 6))
     item_ids = [f"item-{i}" for i in range(n_items)]
 
@@ -81,7 +83,7 @@ def priced_carts(draw: st.DrawFn) -> tuple[dict[str, Any], list[CartLine], str, 
             "chargeId": f"charge-{c}", "name": f"Charge {c}", "applyAt": apply_at, "chargeType": charge_type,
             "chargeRate": draw(money(0, 60)) if charge_type == "Absolute" else draw(percentages),
             "applicableModes": draw(st.lists(st.sampled_from(MODES), unique=True, min_size=1)),
-            "taxTypeIds": draw(tax_sets), "isIncludesTax": draw(st.booleans()),
+            "taxTypeIds": draw(taxes), "isIncludesTax": draw(st.booleans()),
             "minOrderAmount": draw(st.none() | money(0, 1500)) if apply_at == "Order" else None,
         })
     item_charge_ids = [c["chargeId"] for c in charges if c["applyAt"] == "Item"]
@@ -90,7 +92,7 @@ def priced_carts(draw: st.DrawFn) -> tuple[dict[str, Any], list[CartLine], str, 
     items = [
         {"skuCode": f"sku-{i}", "itemId": item_ids[i], "itemName": f"Item {i}", "type": "Simple",
          "categoryId": draw(st.sampled_from(["cat-a", "cat-b"])), "price": draw(money(0, 2500)),
-         "taxTypeIds": draw(tax_sets), "isPriceIncludesTax": draw(st.booleans()),
+         "taxTypeIds": draw(taxes), "isPriceIncludesTax": draw(st.booleans()),
          "denyDiscount": draw(st.booleans()), "optionSetIds": subset(draw, set_ids),
          "chargeIds": subset(draw, item_charge_ids), "status": "Active", "measuringUnit": "ea"}
         for i in range(n_items)
@@ -147,6 +149,14 @@ def total(values: Any) -> Decimal:
     return sum(values, D("0"))
 
 
+def assert_equal_rates_equal_amounts(taxes: Any) -> None:
+    """On one line or charge, taxes with the same percentage have the same amount (CGST == SGST)."""
+    by_rate: dict[Decimal, set[Decimal]] = {}
+    for tax in taxes:
+        by_rate.setdefault(tax.percentage, set()).add(tax.amount)
+    assert all(len(amounts) == 1 for amounts in by_rate.values()), by_rate
+
+
 @settings(max_examples=200, deadline=None, database=None)
 @given(priced_carts())
 def test_totals_add_up_to_the_paisa(case):
@@ -199,6 +209,8 @@ def test_totals_add_up_to_the_paisa(case):
         assert ln.tax_amount == total(t.amount for t in ln.taxes)
     for charge in q.charges:
         assert charge.total_amount == charge.amount + charge.tax_amount > 0
+    for taxed in (*q.lines, *q.charges):
+        assert_equal_rates_equal_amounts(taxed.taxes)
 
     # Discounts: reported per line and per discount, consistently.
     assert q.subtotal == total(ln.gross_amount for ln in q.lines)
@@ -239,20 +251,50 @@ def test_same_input_same_output_and_merge_order_does_not_matter(case, rnd: rando
 
 
 @settings(max_examples=200, deadline=None, database=None)
+@given(priced_carts(taxes=gst_pairs))
+def test_equal_rates_give_equal_cgst_and_sgst_on_every_line_and_on_the_bill(case):
+    """Intra-state GST (every item and charge taxed CGST r% + SGST r%): equal halves everywhere.
+
+    Holds for exclusive and inclusive prices, discounts, options and charges alike:
+    on every line and charge, and so on the bill, CGST r% == SGST r% to the paisa.
+    """
+    doc, cart, mode, round_off = case
+    q = price(doc, cart, mode, round_off)
+    for taxed in (*q.lines, *q.charges):
+        assert len(taxed.taxes) == 2
+        cgst, sgst = taxed.taxes
+        assert cgst.percentage == sgst.percentage
+        assert (cgst.amount, cgst.taxable_amount) == (sgst.amount, sgst.taxable_amount)
+    summaries = {t.tax_type_id: t for t in q.taxes}
+    for rate in HALF_RATES:
+        cgst, sgst = summaries.get(f"cgst-{rate}"), summaries.get(f"sgst-{rate}")
+        assert (cgst is None) == (sgst is None)
+        if cgst is not None and sgst is not None:
+            assert cgst.amount == sgst.amount and cgst.taxable_amount == sgst.taxable_amount
+            assert (cgst.items_included, cgst.items_excluded, cgst.charges_included, cgst.charges_excluded) == (
+                sgst.items_included, sgst.items_excluded, sgst.charges_included, sgst.charges_excluded)
+
+
+@settings(max_examples=200, deadline=None, database=None)
 @given(price_paise=st.integers(1, 500_000), taxes=tax_sets, quantity=st.integers(1, 50))
 def test_inclusive_price_matches_its_exclusive_twin(price_paise, taxes, quantity):
     """What we assert, precisely (docs/pricing.md, "Inclusive prices"):
 
-    For an inclusive item at P (taxes with total rate T) and an exclusive twin
-    priced at N = round(P x 100 / (100 + T)), both with the same tax types:
-    1. with quantity 1, the inclusive line's net is N, each of its taxes is within
-       one paisa of the twin's tax of the same type, and the payable amounts differ
-       by at most one paisa per tax type with a non-zero rate;
-    2. with any quantity q, the inclusive line's net is round(P x q x 100 / (100 + T)),
-       each tax is within one paisa of round(net x pct / 100), and net + taxes == P x q.
+    For an inclusive item at P (taxes with total rate T, n of them with a non-zero
+    rate) and an exclusive twin priced at N = round(P x 100 / (100 + T)), both with
+    the same tax types:
+    1. with quantity 1, the inclusive line's net is within max(1, n) paise of N (one
+       paisa for CGST+SGST), each of its taxes is within one paisa of the twin's tax
+       of the same type, and the payable amounts differ by at most one paisa per
+       tax type with a non-zero rate;
+    2. with any quantity q, each tax is exactly round(P x q x pct / (100 + T)), the
+       net is P x q minus the taxes (so net + taxes == P x q), the net is within
+       max(1, n) paise of round(P x q x 100 / (100 + T)), and each tax is within one
+       paisa of round(net x pct / 100).
     """
     p = D(price_paise) / 100
     total_rate = total(PERCENT_BY_ID[t] for t in taxes)
+    taxed = sum(1 for t in taxes if PERCENT_BY_ID[t] > 0)
     n = round_money(p * 100 / (100 + total_rate))
     doc = {"taxTypes": TAX_TYPES, "items": [
         {"skuCode": "incl", "itemName": "Inclusive", "price": float(p), "taxTypeIds": taxes,
@@ -266,33 +308,39 @@ def test_inclusive_price_matches_its_exclusive_twin(price_paise, taxes, quantity
         return q
 
     incl, excl = single("incl", 1), single("excl", 1)
-    assert incl.lines[0].net_amount == n == excl.lines[0].net_amount
+    assert excl.lines[0].net_amount == n
+    assert abs(incl.lines[0].net_amount - n) <= CENT * max(1, taxed)
     for a, b in zip(incl.lines[0].taxes, excl.lines[0].taxes, strict=True):
         assert a.tax_type_id == b.tax_type_id and abs(a.amount - b.amount) <= CENT
-    taxed = sum(1 for t in taxes if PERCENT_BY_ID[t] > 0)
     assert abs(incl.total_amount_include_tax - excl.total_amount_include_tax) <= CENT * taxed
     assert incl.total_amount_include_tax == p
 
     (line,) = single("incl", quantity).lines
-    assert line.net_amount == round_money(p * quantity * 100 / (100 + total_rate))
-    assert line.net_amount + line.tax_amount == p * quantity
+    gross = p * quantity
     for tax in line.taxes:
+        assert tax.amount == round_money(gross * tax.percentage / (100 + total_rate))
         assert abs(tax.amount - round_money(line.net_amount * tax.percentage / 100)) <= CENT
-        assert tax.amount >= 0
+        assert tax.amount >= 0 and tax.taxable_amount == line.net_amount
+    assert line.net_amount == gross - line.tax_amount
+    assert abs(line.net_amount - round_money(gross * 100 / (100 + total_rate))) <= CENT * max(1, taxed)
 
 
 @settings(max_examples=300, deadline=None, database=None)
 @given(base_paise=st.integers(0, 10_000_000),
        rates=st.lists(st.sampled_from([0, 2.5, 5, 6, 9, 12, 14, 18, 28]), max_size=4))
 def test_inclusive_split_is_exact_and_never_negative(base_paise, rates):
+    """Each tax is its own share of the price, rounded once; the taxable value takes the rest."""
     base = D(base_paise) / 100
     tax_types = [TaxType(tax_type_id=str(i), name=f"T{i}", percentage=D(str(r))) for i, r in enumerate(rates)]
+    total_rate = total(t.percentage for t in tax_types)
     net, taxes = compute_taxes(base, tax_types, included=True)
     assert net + total(t.amount for t in taxes) == base
     assert net >= 0 and all(t.amount >= 0 for t in taxes)
     for tax in taxes:
+        assert tax.amount == included_tax_of(base, tax.percentage, total_rate)
         assert abs(tax.amount - round_money(net * tax.percentage / 100)) <= CENT
         assert tax.percentage > 0 or tax.amount == 0
+    assert_equal_rates_equal_amounts(taxes)
 
 
 @settings(max_examples=300, deadline=None, database=None)

@@ -116,6 +116,16 @@ def test_happy_path_delivers_once_and_marks_the_kitchen_sent(rista, paid_order):
 
 
 @pytest.mark.django_db
+def test_a_dine_in_order_reaches_the_kitchen_on_the_dine_in_channel(rista, dine_in_menu, paid_order):
+    order, delivery = paid_order({"items": [{"item_sku_id": "1", "quantity": 1}], "order_mode": "dine_in"})
+    assert send(delivery).outcome == AttemptOutcome.DELIVERED
+    (sale,) = rista.sales
+    assert sale["channel"] == "Dine In" and sale["label"] == f"{order.order_number} Dine in"
+    assert "delivery" not in sale  # Rista's delivery modes are Pickup | Delivery
+    assert sale["charges"] == [] and sale["totalAmount"] == 115.5
+
+
+@pytest.mark.django_db
 def test_rista_failing_the_first_requests_retries_with_backoff_and_stores_one_sale(rista, paid_order):
     order, delivery = paid_order()
     fault(rista, mode="error", status=503, count=2, routes=["sale_post"])

@@ -169,7 +169,9 @@ def test_inclusive_price_options_order_discount_and_taxed_inclusive_charge(rista
     # The inclusive charge costs 20.00 as charged; its tax is inside.
     (charge,) = sale["charges"]
     assert charge["amount"] == money("20.00")
-    assert sum(t["amountIncluded"] for t in charge["taxes"]) == money("0.95")
+    # round(20 x 2.5 / 105) = 0.48 for CGST and for SGST: equal halves, the taxable value takes the paisa.
+    assert [t["amountIncluded"] for t in charge["taxes"]] == [money("0.48"), money("0.48")]
+    assert [t["saleAmount"] for t in charge["taxes"]] == [money("19.04"), money("19.04")]
 
 
 def test_item_level_discount_dine_in_with_round_off(rista, paid_order, settings):
@@ -185,6 +187,8 @@ def test_item_level_discount_dine_in_with_round_off(rista, paid_order, settings)
     assert_wire_exact(sale)
     assert "delivery" not in sale  # Rista's delivery modes are Pickup | Delivery: dine-in has none
     assert sale["label"] == f"{order.order_number} Dine in"
+    assert sale["channel"] == "Takeaway"  # this branch serves no "Dine In" channel: priced from the default
+    assert sale["charges"] == []  # no takeaway packing charge on dine-in
     assert [i["discountAmount"] for i in sale["items"]] == [ZERO, money("-10.94"), money("-14.06")]
     assert sale["discountAmount"] == 0 and sale["discounts"] == []
     assert order.round_off != 0

@@ -8,6 +8,7 @@ to start without them. Every variable is listed in .env.example and the README.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -210,11 +211,27 @@ LOGGING = {
 
 # --- Checkout (issue: checkout) ---------------------------------------------------------------
 ORDER_DEFAULT_MODE = env("ORDER_DEFAULT_MODE", default="takeaway")
-# Kiosk order mode -> Rista charge mode (decides which charges apply). Rista has no dine-in mode.
+# Kiosk order mode -> Rista, read only through kiosk_project.core.order_modes.order_mode_pricing:
+# - the price channel the order is priced from and sent to the kitchen on. A channel the branch does not
+#   serve (not in KIOSK_CHANNELS) falls back to KIOSK_DEFAULT_CHANNEL, so dine-in uses "Dine In" only
+#   where the branch has one;
+# - the charge mode: a catalog charge applies when it is in the charge's applicableModes, which Rista
+#   limits to Pickup | Delivery | Others. Empty: no mode's charges apply. Rista has no dine-in mode, and
+#   its charges list Others alongside Pickup and Delivery (the sample's packing charge does), so dine-in
+#   takes none by default; a restaurant that charges dine-in maps it to Others.
+ORDER_CHANNELS = {
+    "takeaway": env("ORDER_CHANNEL_TAKEAWAY", default=KIOSK_DEFAULT_CHANNEL),
+    "dine_in": env("ORDER_CHANNEL_DINE_IN", default="Dine In"),
+}
 ORDER_CHARGE_MODES = {
     "takeaway": env("ORDER_CHARGE_MODE_TAKEAWAY", default="Pickup"),
-    "dine_in": env("ORDER_CHARGE_MODE_DINE_IN", default="Others"),
+    "dine_in": env("ORDER_CHARGE_MODE_DINE_IN", default=""),
 }
+_bad_charge_modes = {mode: value for mode, value in ORDER_CHARGE_MODES.items()
+                     if value not in ("", "Pickup", "Delivery", "Others")}
+if _bad_charge_modes:
+    # A typo ("pickup") would silently drop every charge: refuse to start instead.
+    raise ImproperlyConfigured(f"ORDER_CHARGE_MODE_* must be Pickup, Delivery, Others or empty: {_bad_charge_modes}")
 ORDER_EXPIRY_SECONDS = env.int("ORDER_EXPIRY_SECONDS", default=15 * 60)
 ORDER_ROUND_OFF = env.bool("ORDER_ROUND_OFF", default=False)
 ORDER_BUSINESS_DAY_START_HOUR = env.int("ORDER_BUSINESS_DAY_START_HOUR", default=4)

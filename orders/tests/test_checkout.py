@@ -81,16 +81,56 @@ def test_quote_stores_nothing(kiosk_client, menu):
     assert Order.objects.count() == 0
 
 
-def test_dine_in_maps_to_rista_mode_others(place_order):
-    order = place_order({**WORKED_EXAMPLE, "order_mode": "dine_in"})
-    assert Order.objects.get(pk=order["order_id"]).charge_mode == "Others"
-    assert order["total_amount_include_tax"] == 324.5  # PC applies to Others in the sample
+DOSE = {"items": [{"item_sku_id": "1", "quantity": 1}]}
 
 
-def test_charge_not_applicable_to_the_mode_is_skipped(kiosk_client, menu, settings):
-    settings.ORDER_CHARGE_MODES = {**settings.ORDER_CHARGE_MODES, "dine_in": "DineInNotAMode"}
+def test_dine_in_pays_no_takeaway_packing_charge(place_order):
+    """The sample's PC (Rs 20) lists Delivery, Pickup and Others: none of them is dine-in."""
+    order = place_order({**DOSE, "order_mode": "dine_in"})
+    assert order["total_amount_include_tax"] == 115.5  # 110 + CGST 2.75 + SGST 2.75, not 135.50
+    assert order["charges"] == []
+    assert (order["channel"], order["charge_mode"]) == ("Takeaway", None)  # this branch serves no "Dine In"
+    stored = Order.objects.get(pk=order["order_id"])
+    assert (stored.order_mode, stored.channel, stored.charge_mode) == ("dine_in", "Takeaway", "")
+    takeaway = place_order({**DOSE, "order_mode": "takeaway"})
+    assert takeaway["total_amount_include_tax"] == 135.5
+    assert (takeaway["channel"], takeaway["charge_mode"]) == ("Takeaway", "Pickup")
+
+
+def test_the_worked_example_is_unchanged_for_takeaway(kiosk_client, menu):
+    resp = kiosk_client.post("/api/v1/orders/quote", WORKED_EXAMPLE, format="json")
+    body = resp.json()
+    assert (body["total_amount_include_tax"], body["channel"], body["charge_mode"]) == (324.5, "Takeaway", "Pickup")
+    assert [c["name"] for c in body["charges"]] == ["PC"]
+
+
+def test_dine_in_is_priced_from_the_dine_in_channel_when_the_branch_has_one(kiosk_client, menu, rista, settings):
+    settings.KIOSK_CHANNELS = ["Takeaway", "Dine In"]
+    # Rista's Dine In price list says 120 for the dose, Takeaway's still 110 (the sandbox serves one
+    # catalog to every channel, so each channel's copy is fetched at a different price).
+    requests.post(f"{rista.url}/_control/items/1", json={"price": 120}, timeout=5)
+    catalog_refresh(branch=settings.KIOSK_BRANCH_CODE, channel="Dine In")
+    dine_in = kiosk_client.post("/api/v1/orders", {**DOSE, "order_mode": "dine_in"}, format="json").json()
+    assert dine_in["lines"][0]["unit_price"] == 120.0
+    assert dine_in["total_amount_include_tax"] == 126.0  # 120 + 3.00 + 3.00, no packing charge
+    assert (dine_in["channel"], dine_in["charge_mode"]) == ("Dine In", None)
+    assert Order.objects.get(pk=dine_in["order_id"]).channel == "Dine In"
+    takeaway = kiosk_client.post("/api/v1/orders/quote", WORKED_EXAMPLE, format="json").json()
+    assert (takeaway["total_amount_include_tax"], takeaway["channel"]) == (324.5, "Takeaway")
+
+
+def test_dine_in_on_the_sample_dine_in_menu_costs_115_50(kiosk_client, dine_in_menu):
+    resp = kiosk_client.post("/api/v1/orders/quote", {**DOSE, "order_mode": "dine_in"}, format="json")
+    assert resp.status_code == 200, resp.content
+    assert (resp.json()["total_amount_include_tax"], resp.json()["channel"]) == (115.5, "Dine In")
+
+
+def test_a_restaurant_that_charges_dine_in_maps_it_to_a_charge_mode(kiosk_client, menu, settings):
+    settings.ORDER_CHARGE_MODES = {**settings.ORDER_CHARGE_MODES, "dine_in": "Others"}
     resp = kiosk_client.post("/api/v1/orders/quote", {**WORKED_EXAMPLE, "order_mode": "dine_in"}, format="json")
-    assert resp.json()["charges"] == [] and resp.json()["total_amount_include_tax"] == 304.5
+    body = resp.json()
+    assert (body["total_amount_include_tax"], body["charge_mode"]) == (324.5, "Others")
+    assert [c["name"] for c in body["charges"]] == ["PC"]
 
 
 def test_order_mode_must_be_allowed_for_the_kiosk(kiosk, kiosk_client, menu):

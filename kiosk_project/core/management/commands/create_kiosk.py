@@ -13,7 +13,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name")
         parser.add_argument("--branch", default=None, help="default: KIOSK_BRANCH_CODE")
-        parser.add_argument("--channel", default=None, help="default: KIOSK_DEFAULT_CHANNEL")
+        parser.add_argument("--channel", default=None,
+                            help="the kiosk's home channel, for reference (default: KIOSK_DEFAULT_CHANNEL); "
+                                 "orders are priced from their order mode's channel (ORDER_CHANNEL_*)")
         parser.add_argument("--modes", default="takeaway,dine_in", help="allowed order modes, comma separated")
         parser.add_argument("--prefix", default="K", help="order number prefix, e.g. K")
         parser.add_argument("--rotate", action="store_true", help="issue a new key for an existing kiosk")
