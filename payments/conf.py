@@ -27,6 +27,11 @@ DEFAULTS: dict[str, Any] = {
     "PAYMENT_REFUND_SUBMIT_AFTER": 10,
     # Orders the expiry job handles per run.
     "PAYMENT_EXPIRE_BATCH": 200,
+    # After a callback's status check, further callbacks for that payment within this many seconds are
+    # coalesced into it (no new PhonePe call); the reconciler looks again once the window has passed.
+    "PAYMENT_CALLBACK_COALESCE_SECONDS": 5.0,
+    # The ledger keeps payloads up to this size whole, larger ones as size + sha256 + head.
+    "PAYMENT_LEDGER_MAX_PAYLOAD_BYTES": 16 * 1024,
 }
 
 

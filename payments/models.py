@@ -63,6 +63,11 @@ class Payment(models.Model):
                                   help_text="PhonePe's failure code, or ours for a failed initiation.")
     next_check_at = models.DateTimeField(null=True, blank=True, help_text="When the reconciler checks next.")
     check_count = models.PositiveIntegerField(default=0)
+    status_check_until = models.DateTimeField(
+        null=True, blank=True, help_text="A status check is in flight until then (payments.status_checks).")
+    callback_checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a callback last made us ask PhonePe; repeats within "
+        "PAYMENT_CALLBACK_COALESCE_SECONDS are coalesced into that check.")
     confirmed_order = models.BooleanField(default=False, help_text="This attempt is the one that confirmed its order.")
     flag_reason = models.CharField(max_length=255, blank=True, default="",
                                    help_text="Why a manager should look at this payment (empty: nothing to do).")

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from kiosk_project.core import metrics
@@ -29,7 +30,8 @@ from payments.locks import lock_order
 from payments.models import OPEN_REFUND_STATUSES, OPEN_STATUSES, Payment, Refund, RefundStatus
 from payments.refunds import refund_check, refund_submit
 from payments.schedule import next_check_delay
-from payments.services import Outcome, age_of, horizon_of, payment_check
+from payments.services import Outcome, age_of, horizon_of
+from payments.status_checks import payment_check
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +58,12 @@ class PassReport:
     refunds_checked: int = 0
     orders_expired: int = 0
     errors: int = 0
+    coalesced: int = 0  # checks skipped because another check of the payment was in flight
     changes: list[Change] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"checked": self.checked, "refunds_checked": self.refunds_checked,
-                "orders_expired": self.orders_expired, "errors": self.errors,
+                "orders_expired": self.orders_expired, "errors": self.errors, "coalesced": self.coalesced,
                 "changes": [str(c) for c in self.changes]}
 
 
@@ -87,6 +90,9 @@ def payments_reconcile(*, now: datetime | None = None, order_id: Any = None, for
             with log_context(order_id=str(payment_order_id)):
                 log.warning("reconciler could not check a payment", extra={"payment_id": str(payment_id),
                                                                             "error": str(exc)[:300]})
+            continue
+        if applied is None:
+            report.coalesced += 1  # a callback's check is in flight or just ran; the next slot comes back
             continue
         if applied.changed:
             report.changes.append(Change(applied.order_number, str(applied.order_id), applied.reference,
@@ -125,7 +131,10 @@ def _claim_payments(*, now: datetime, order_id: Any, force: bool) -> list[tuple[
         if order_id is not None:
             rows = rows.filter(order_id=order_id)
         if not force:
-            rows = rows.filter(next_check_at__lte=now)
+            # A payment whose status check is in flight (or a callback's just ran) stays due, untouched, and
+            # is claimed by the first pass after that ends (payments.status_checks).
+            rows = rows.filter(Q(status_check_until__isnull=True) | Q(status_check_until__lte=now),
+                               next_check_at__lte=now)
         fields = ("id", "order_id", "status", "created_at", "initiated_at", "expires_at", "next_check_at")
         claimed = list(rows.order_by("next_check_at").only(*fields)[:conf("PAYMENT_RECONCILE_BATCH")])
         for payment in claimed:
@@ -196,6 +205,8 @@ def _order_expire(order_id: Any, now: datetime, report: PassReport) -> bool:
                             extra={"reference": payment.merchant_reference, "error": str(exc)[:300]})
                 return False
             continue  # past expiry + grace: PhonePe no longer takes it; a late success would be refunded
+        if applied is None:
+            return False  # a check of this payment is in flight: decide at the next run, with its answer
         if applied.changed:
             report.changes.append(Change(applied.order_number, str(applied.order_id), applied.reference,
                                          applied.before, applied.after, f"{applied.outcome} (expiry check)"))

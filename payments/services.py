@@ -15,6 +15,8 @@ Two rules shape everything here:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 import secrets
@@ -25,6 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -39,7 +42,6 @@ from orders.services import order_confirm_paid, order_transition
 from payments.conf import conf
 from payments.gateway import (
     GatewayError,
-    GatewayNotFound,
     GatewayTimeout,
     GatewayUnavailable,
     InitiateResult,
@@ -101,17 +103,30 @@ def new_merchant_reference(order: Order) -> str:
 # -- the ledger ------------------------------------------------------------------------------------
 
 
+def ledger_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """What the ledger keeps of a payload: all of it up to PAYMENT_LEDGER_MAX_PAYLOAD_BYTES, else its size,
+    digest and first part. A genuine PhonePe answer or callback is 1-3 KB; the bound keeps a signed but
+    bloated callback (or a misbehaving provider) from writing 100 KB rows."""
+    text = json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False).encode()
+    limit = int(conf("PAYMENT_LEDGER_MAX_PAYLOAD_BYTES"))
+    if len(text) <= limit:
+        return payload
+    metrics.incr("payments.ledger_payload_truncated")
+    return {"truncated": True, "bytes": len(text), "sha256": hashlib.sha256(text).hexdigest(),
+            "head": text[: limit // 2].decode("utf-8", "ignore")}
+
+
 def ledger_record(*, source: str, reference: str, state: str, payload: dict[str, Any], kind: str = "payment",
                   payment_id: Any = None, refund_id: Any = None, remote_addr: str | None = None) -> bool:
     """Append one event; False when (source, kind, reference, state) was already recorded.
 
     The insert runs in a savepoint, so a duplicate inside a caller's transaction
-    costs nothing but the row that was not written.
+    costs nothing but the row that was not written. The payload is bounded (ledger_payload).
     """
     try:
         with transaction.atomic():
             PaymentEvent.objects.create(source=source, kind=kind, provider_reference=reference[:64],
-                                        state=state[:32], payload=payload, payment_id=payment_id,
+                                        state=state[:32], payload=ledger_payload(payload), payment_id=payment_id,
                                         refund_id=refund_id, remote_addr=remote_addr or None)
     except IntegrityError:
         return False
@@ -428,39 +443,3 @@ def _order_event(order: Order, reason: str, payment: Payment, source: str, extra
     OrderEvent.objects.create(order_id=order.id, kind="payment", actor=ACTOR, reason=reason[:255],
                               data={"payment_reference": payment.merchant_reference, "payment_status": payment.status,
                                     "source": source, **(extra or {})})
-
-
-# -- asking PhonePe ----------------------------------------------------------------------------------
-
-
-def payment_check(*, payment_id: Any, source: str = EventSource.STATUS_CHECK) -> Applied:
-    """Ask PhonePe's status API about one payment (no transaction held) and apply the answer.
-
-    Raises GatewayUnavailable/GatewayRejected when PhonePe could not answer;
-    the caller decides when to ask again (the payment's schedule is untouched).
-    """
-    payment = Payment.objects.only("id", "order_id", "merchant_reference", "provider", "status", "created_at",
-                                   "initiated_at").get(pk=payment_id)
-    with log_context(order_id=str(payment.order_id)):
-        gateway = get_gateway(payment.provider)
-        try:
-            result = gateway.status(payment.merchant_reference)
-        except GatewayNotFound:
-            result = _not_found_result(payment)
-        ledger_record(source=EventSource.STATUS_CHECK, reference=payment.merchant_reference, state=result.state,
-                      payload=result.raw, payment_id=payment.id)
-        return payment_apply_status(payment_id=payment.id, status_result=result, source=source)
-
-
-def _not_found_result(payment: Payment) -> StatusResult:
-    """PhonePe has no such order. For an attempt whose pay call never got through (CREATED and stale)
-    that is a failure; otherwise treat it as not-yet-visible and keep to the schedule."""
-    stale = payment.created_at < timezone.now() - timedelta(seconds=conf("PAYMENT_INITIATE_STALE_SECONDS"))
-    state = FAILED if payment.status == PaymentStatus.CREATED and stale else PENDING
-    return StatusResult(state=state, amount_paise=None, provider_txn_id="", utr="",
-                        raw={"note": "PhonePe: not found"}, error_code="NOT_FOUND_AT_PHONEPE")
-
-
-def payment_check_soon(*, payment_id: Any) -> None:
-    """Make the reconciler look at an open payment at its next pass (a callback we could not verify yet)."""
-    Payment.objects.filter(pk=payment_id, status__in=OPEN_STATUSES).update(next_check_at=timezone.now())

@@ -7,8 +7,14 @@
 * A verified callback is appended to the ledger (PaymentEvent). Its unique key
   (source, kind, reference, state) turns a replay into "duplicate": answered
   200 at once, with no effect.
+* Only the configured family (PHONEPE_API) is accepted: a v1-shaped callback
+  to a v2 deployment is refused (401) before anything is written or asked.
 * The callback is a trigger, not the truth: the outcome comes from PhonePe's
   status API and goes through `payment_apply_status`, like the reconciler's.
+  At most one status check per payment is in flight, and callbacks for a payment
+  within PAYMENT_CALLBACK_COALESCE_SECONDS of its last check are coalesced into
+  it (`payments.status_checks`): answered 200 "coalesced", with the reconciler
+  making sure of one more look once the window has passed.
 * If the status API is down, the event stays recorded, the payment is made due
   for the reconciler now, and PhonePe still gets 200 ("deferred"): PhonePe does
   not document retries, so a 5xx would buy nothing, and the reconciler's
@@ -30,11 +36,19 @@ from django.utils import timezone
 from kiosk_project.core import metrics
 from kiosk_project.core.errors import ApplicationError
 from kiosk_project.core.logging import log_context
-from payments.gateway import GatewayError, WebhookEvent, WebhookMalformed, WebhookUnauthorized, get_gateway
+from payments.gateway import (
+    GatewayError,
+    WebhookEvent,
+    WebhookMalformed,
+    WebhookUnauthorized,
+    family_of,
+    get_gateway,
+)
 from payments.gateway.base import COMPLETED, header
 from payments.models import OPEN_STATUSES, Payment, PaymentStatus, Refund, RefundStatus
 from payments.refunds import refund_check
-from payments.services import ledger_record, payment_check, payment_check_soon
+from payments.services import ledger_record
+from payments.status_checks import coalesce_seconds, lease_seconds, payment_check, payment_check_soon
 
 log = logging.getLogger(__name__)
 security_log = logging.getLogger("payments.security")
@@ -57,7 +71,7 @@ class WebhookInvalid(ApplicationError):
 
 @dataclass(frozen=True)
 class WebhookResult:
-    status: str  # processed | duplicate | deferred | ignored
+    status: str  # processed | duplicate | coalesced | deferred | ignored
     reference: str = ""
 
 
@@ -70,14 +84,16 @@ def webhook_family(headers: Mapping[str, str]) -> str | None:
 
 
 def webhook_receive(*, headers: Mapping[str, str], body: bytes, remote_addr: str | None) -> WebhookResult:
-    family = webhook_family(headers)
-    if family is None:
-        _reject(remote_addr, "none", "no X-VERIFY or Authorization header")
+    family = family_of(None)  # the configured family; the other one's secrets are not even set in production
+    shape = webhook_family(headers)
+    if shape != family:
+        _reject(remote_addr, shape or "none",
+                f"a {shape} callback, but PHONEPE_API={family}" if shape else "no X-VERIFY or Authorization header")
     gateway = get_gateway(family)
     try:
         event = gateway.parse_webhook(headers, body)
     except WebhookUnauthorized as exc:
-        _reject(remote_addr, family or "", str(exc))
+        _reject(remote_addr, family, str(exc))
     except WebhookMalformed as exc:
         log.warning("verified callback could not be read", extra={"family": family, "error": str(exc)})
         raise WebhookInvalid(details={"reason": str(exc)}) from exc
@@ -113,25 +129,36 @@ def _payment_event(event: WebhookEvent, source: str, remote_addr: str | None) ->
             if not (event.state == COMPLETED and payment.status in _COMPLETABLE):
                 return WebhookResult("duplicate", event.reference)
             # A replay of a success we have not applied yet (the first copy was deferred, or its
-            # process died): worth one more look at the truth; still reported as a duplicate.
-            _check(payment, source)
+            # process died): worth one more look at the truth, unless a callback's check just had it
+            # (a flood of copies costs one status call); still reported as a duplicate.
+            _check(payment, source, news=False)
             return WebhookResult("duplicate", event.reference)
         log.info("callback received", extra={"reference": event.reference, "state": event.state,
                                              "event": event.event})
         if payment.status not in _COMPLETABLE:
             return WebhookResult("processed", event.reference)  # decided already: a stale FAILED changes nothing
-        return WebhookResult(_check(payment, source), event.reference)
+        # The first COMPLETED is news and always gets its own check; anything else may be coalesced.
+        return WebhookResult(_check(payment, source, news=event.state == COMPLETED), event.reference)
 
 
-def _check(payment: Payment, source: str) -> str:
+def _check(payment: Payment, source: str, *, news: bool) -> str:
     try:
-        payment_check(payment_id=payment.id, source=source)
+        # News waits for a check in flight (it may have started before PhonePe saw the payment).
+        applied = payment_check(payment_id=payment.id, source=source, callback=True, coalesce=not news,
+                                wait=lease_seconds() / 3 if news else 0.0)
     except GatewayError as exc:
         metrics.incr("payments.gateway_unavailable")
         payment_check_soon(payment_id=payment.id)
         log.warning("status check after callback failed; the reconciler will retry",
                     extra={"reference": payment.merchant_reference, "error": str(exc)[:300]})
         return "deferred"
+    if applied is None:
+        metrics.incr("payments.webhook_coalesced")
+        # The check this was coalesced into may have been too early: one more look after the window.
+        payment_check_soon(payment_id=payment.id, within=coalesce_seconds())
+        log.info("callback coalesced into a status check in flight or just made",
+                 extra={"reference": payment.merchant_reference, "news": news})
+        return "deferred" if news else "coalesced"
     return "processed"
 
 

@@ -147,6 +147,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # --- API --------------------------------------------------------------------------------------
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
+# Deeper JSON is refused before decoding (kiosk_project.core.parsers); our bodies nest 4-6 levels.
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=20)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, 2_621_440)
 REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "kiosk_project.core.exception_handler.api_exception_handler",

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kiosk_project.core.http import build_session
+from kiosk_project.core.parsers import loads
 from payments.gateway.base import (
     COMPLETED,
     FAILED,
@@ -86,6 +87,8 @@ def encode_request(payload: dict[str, Any]) -> str:
 def verify_x_verify(given: str, signed_text: str, salt_key: str, salt_index: int) -> bool:
     """Constant-time check of `<hex>###<index>`; the index picks the salt (we hold one)."""
     digest, sep, index = given.strip().rpartition("###")
+    if not salt_key:  # no salt configured (a v2 deployment): sha256(response) alone would verify
+        return False
     if not sep or index.strip() != str(salt_index):
         return False
     return hmac.compare_digest(digest.lower().encode(), sha256_hex(signed_text + salt_key).encode())
@@ -178,19 +181,17 @@ class PhonePeV1(Gateway):
     # -- callbacks --------------------------------------------------------------------------------
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
-        try:
-            envelope = json.loads(body)
-        except ValueError as exc:
-            raise WebhookUnauthorized("body is not JSON, so it cannot carry a signed response") from exc
+        envelope = loads(body)  # MalformedJSON (400) for anything the one parser refuses
         response = envelope.get("response") if isinstance(envelope, dict) else None
         if not isinstance(response, str) or not response:
             raise WebhookUnauthorized("no base64 `response` to verify")
         if not verify_x_verify(header(headers, "X-VERIFY"), response, self.salt_key, self.salt_index):
             raise WebhookUnauthorized("X-VERIFY does not match sha256(response + salt)###index")
         try:
-            decoded = json.loads(base64.b64decode(response, validate=True))
+            decoded_bytes = base64.b64decode(response, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise WebhookMalformed("response is not base64 JSON") from exc
+            raise WebhookMalformed("response is not base64") from exc
+        decoded = loads(decoded_bytes)
         data = decoded.get("data") if isinstance(decoded, dict) else None
         if not isinstance(data, dict) or not data.get("merchantTransactionId"):
             raise WebhookMalformed("decoded response has no data.merchantTransactionId")

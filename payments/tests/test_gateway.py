@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from kiosk_project.core.parsers import MalformedJSON
 from payments.gateway import (
     GatewayDuplicate,
     GatewayNotFound,
@@ -96,6 +97,8 @@ def test_parse_webhook_refuses_bad_signatures(family, phonepe, settings):
             with pytest.raises(WebhookUnauthorized):
                 gateway.parse_webhook(headers, body)
         with pytest.raises(WebhookUnauthorized):  # a body that carries no signed response at all
+            gateway.parse_webhook({"X-VERIFY": x_verify("", SALT, 1)}, b'{"no": "response"}')
+        with pytest.raises(MalformedJSON):  # not JSON at all: the one parser refuses it (400)
             gateway.parse_webhook({"X-VERIFY": x_verify("", SALT, 1)}, b"not json")
         event = gateway.parse_webhook({"x-verify": x_verify(response, SALT, 1).upper().replace("###", "###")},
                                       body)

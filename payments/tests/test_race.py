@@ -3,13 +3,11 @@ on one payment make exactly one transition and one kitchen hand-off."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -18,39 +16,18 @@ from kiosk_project.core import metrics
 from orders.models import Order, OrderStatus
 from payments.models import Payment, PaymentEvent, PaymentStatus
 from payments.reconciliation import orders_expire
-from payments.services import payment_check
+from payments.status_checks import payment_check
 from payments.tests.helpers import (
     INITIATE,
     confirmations,
     kitchen_handoffs,
     post_callback,
     reference_of,
+    run_together,
     signed_callback,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_together(jobs: list[Callable[[], Any]]) -> list[Any]:
-    """Start every job at the same instant on its own thread (own DB connection); return results or errors."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-
-    def run(index: int, job: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = job()
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 def test_webhooks_replays_and_reconciler_racing_make_one_transition(gateway_family, phonepe, order, initiate):
@@ -67,7 +44,8 @@ def test_webhooks_replays_and_reconciler_racing_make_one_transition(gateway_fami
         return post_callback(Client(), stale, stale_headers).status_code
 
     def reconciler() -> str:
-        return str(payment_check(payment_id=payment_id, source="reconciler").outcome)
+        applied = payment_check(payment_id=payment_id, source="reconciler")
+        return str(applied.outcome) if applied else "coalesced"
 
     jobs: list[Callable[[], Any]] = [webhook] * 6 + [stale_webhook] * 2 + [reconciler] * 4
     results = run_together(jobs)
@@ -96,7 +74,7 @@ def test_expiry_racing_a_last_second_payment_never_expires_a_paid_order(phonepe,
     results = run_together([lambda: orders_expire().orders_expired,
                             lambda: post_callback(Client(), body, headers).status_code,
                             lambda: orders_expire().orders_expired,
-                            lambda: payment_check(payment_id=payment_id).outcome])
+                            lambda: payment_check(payment_id=payment_id)])
     assert not [r for r in results if isinstance(r, Exception)], results
     assert Order.objects.get(pk=order["order_id"]).status == OrderStatus.CONFIRMED
     assert confirmations(order["order_id"]) == 1
