@@ -245,6 +245,9 @@ QUOTE_RATE_LIMIT_PER_MINUTE = env.int("QUOTE_RATE_LIMIT_PER_MINUTE", default=120
 
 # --- Payments: PhonePe (issue: payments) --------------------------------------------------------
 PHONEPE_API = env("PHONEPE_API", default="v2")  # v2 (OAuth, default) or v1 (salt key / X-VERIFY)
+# The defaults below are the sandboxes' (and PhonePe's public UAT values): production refuses all of them,
+# and the secrets of the family not in use, unless ALLOW_SANDBOX_CREDENTIALS (compose + sandboxes only).
+ALLOW_SANDBOX_CREDENTIALS = env.bool("ALLOW_SANDBOX_CREDENTIALS", default=False)
 PHONEPE_BASE_URL = env("PHONEPE_BASE_URL", default="http://127.0.0.1:8082").rstrip("/")
 PHONEPE_OAUTH_URL = env("PHONEPE_OAUTH_URL", default=PHONEPE_BASE_URL).rstrip("/")
 # v1 paths live under a prefix on PhonePe's hosts (/apis/pg-sandbox in UAT, /apis/hermes in production).

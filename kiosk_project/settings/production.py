@@ -1,21 +1,26 @@
-"""Production: refuses to start without its secrets; JSON logs; secure cookies."""
+"""Production: refuses to start without its secrets, with public test credentials, or with the secrets of
+the PhonePe family it does not use (kiosk_project.core.deploy_checks); JSON logs; secure cookies."""
+
+import os
+import sys
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import *
-from .base import env
+from kiosk_project.core.deploy_checks import FAMILY_FORBIDDEN, production_problems
 
-_REQUIRED = ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "RISTA_BASE_URL", "RISTA_API_KEY",
-             "RISTA_SECRET_KEY", "RISTA_WEBHOOK_SECRET", "PUBLIC_BASE_URL"]
-if env("PHONEPE_API", default="v2") == "v1":
-    _REQUIRED += ["PHONEPE_BASE_URL", "PHONEPE_MERCHANT_ID", "PHONEPE_SALT_KEY", "PHONEPE_SALT_INDEX"]
-else:
-    _REQUIRED += ["PHONEPE_BASE_URL", "PHONEPE_OAUTH_URL", "PHONEPE_CLIENT_ID", "PHONEPE_CLIENT_SECRET",
-                  "PHONEPE_CLIENT_VERSION"]
-_REQUIRED += ["PHONEPE_WEBHOOK_USERNAME", "PHONEPE_WEBHOOK_PASSWORD", "KDS_WEBHOOK_SECRET"]
-_missing = [name for name in _REQUIRED if not env(name, default="")]
-if _missing:
-    raise ImproperlyConfigured(f"Production settings need these environment variables: {', '.join(_missing)}")
+from .base import *
+from .base import ALLOW_SANDBOX_CREDENTIALS, PHONEPE_API
+
+_problems = production_problems(os.environ)
+if _problems:
+    raise ImproperlyConfigured("Refusing to start with production settings:\n  " + "\n  ".join(_problems))
+if ALLOW_SANDBOX_CREDENTIALS:
+    sys.stderr.write("WARNING: ALLOW_SANDBOX_CREDENTIALS=true: production settings with sandbox credentials "
+                     "(docker compose with the sandboxes only)\n")
+# base.py's defaults would fill in the unused family's secrets (PhonePe's public UAT salt among them):
+# blank them, so no code path can verify or sign anything with them.
+for _name in FAMILY_FORBIDDEN[PHONEPE_API.strip().lower()]:
+    globals()[_name] = ""
 
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,0 +1,78 @@
+"""What production settings refuse to start with, as a pure function of the environment.
+
+* a missing secret or service URL;
+* a public test credential: PhonePe's UAT merchant and salt (printed in PhonePe's
+  own docs, so anyone can sign a v1 callback with them), and every sandbox default
+  in this repository (base.py's, docker-compose.yml's). `ALLOW_SANDBOX_CREDENTIALS=true`
+  lets docker compose run production settings against the bundled sandboxes;
+  nothing else should set it;
+* the secrets of the PhonePe family we do not use (PHONEPE_API=v2 with a salt key,
+  v1 with OAuth client or webhook credentials): a secret nobody needs is one more to
+  leak, and with it a forged callback of the other family. No flag relaxes this.
+
+Nothing here imports Django, so settings/production.py can call it before setup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# Public values: PhonePe's documented UAT credentials, and every sandbox default this project ships.
+PUBLIC_TEST_VALUES: dict[str, frozenset[str]] = {
+    "PHONEPE_SALT_KEY": frozenset({"099eb0cd-02cf-4e2a-8aca-3e6c6aff0399",
+                                   "96434309-7796-489d-8924-ab56988a6076"}),
+    "PHONEPE_CLIENT_ID": frozenset({"SANDBOXCLIENT"}),
+    "PHONEPE_CLIENT_SECRET": frozenset({"sandbox-client-secret"}),
+    "PHONEPE_WEBHOOK_USERNAME": frozenset({"sandbox-webhook-user"}),
+    "PHONEPE_WEBHOOK_PASSWORD": frozenset({"sandbox-webhook-pass"}),
+    "RISTA_API_KEY": frozenset({"sandbox-api-key"}),
+    "RISTA_SECRET_KEY": frozenset({"sandbox-rista-secret-key-not-for-production"}),
+    "RISTA_WEBHOOK_SECRET": frozenset({"sandbox-webhook-secret"}),
+    "KDS_WEBHOOK_SECRET": frozenset({"sandbox-kds-callback-secret"}),
+    "SECRET_KEY": frozenset({"change-me-in-production-please-0123456789", "local-dev-only-not-a-secret"}),
+}
+# PhonePe's UAT merchants are all PGTESTPAYUAT<n>.
+PUBLIC_TEST_PREFIXES: dict[str, str] = {"PHONEPE_MERCHANT_ID": "PGTESTPAYUAT"}
+
+ALWAYS_REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "RISTA_BASE_URL", "RISTA_API_KEY",
+                   "RISTA_SECRET_KEY", "RISTA_WEBHOOK_SECRET", "PUBLIC_BASE_URL", "KDS_WEBHOOK_SECRET")
+FAMILY_REQUIRED: dict[str, tuple[str, ...]] = {
+    "v2": ("PHONEPE_BASE_URL", "PHONEPE_OAUTH_URL", "PHONEPE_CLIENT_ID", "PHONEPE_CLIENT_SECRET",
+           "PHONEPE_CLIENT_VERSION", "PHONEPE_WEBHOOK_USERNAME", "PHONEPE_WEBHOOK_PASSWORD"),
+    "v1": ("PHONEPE_BASE_URL", "PHONEPE_MERCHANT_ID", "PHONEPE_SALT_KEY", "PHONEPE_SALT_INDEX"),
+}
+# The secrets only the other family uses; production blanks them in settings too.
+FAMILY_FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "v2": ("PHONEPE_SALT_KEY",),
+    "v1": ("PHONEPE_CLIENT_ID", "PHONEPE_CLIENT_SECRET", "PHONEPE_WEBHOOK_USERNAME", "PHONEPE_WEBHOOK_PASSWORD"),
+}
+
+
+def _is_public(name: str, value: str) -> bool:
+    prefix = PUBLIC_TEST_PREFIXES.get(name)
+    return value in PUBLIC_TEST_VALUES.get(name, ()) or bool(prefix and value.upper().startswith(prefix))
+
+
+def production_problems(env: Mapping[str, str]) -> list[str]:
+    """Every reason the environment is not fit for production (empty: it is)."""
+    family = (env.get("PHONEPE_API") or "v2").strip().lower()
+    if family not in FAMILY_REQUIRED:
+        return [f"PHONEPE_API must be v2 or v1, not {family!r}"]
+    problems = []
+    missing = [n for n in (*ALWAYS_REQUIRED, *FAMILY_REQUIRED[family]) if not env.get(n, "").strip()]
+    if missing:
+        problems.append(f"Production settings need these environment variables: {', '.join(missing)}")
+    other = [n for n in FAMILY_FORBIDDEN[family] if env.get(n, "").strip()]
+    if other:
+        problems.append(f"PHONEPE_API={family} does not use {', '.join(other)}: unset them "
+                        "(a secret nobody needs is one more to leak)")
+    if not _truthy(env.get("ALLOW_SANDBOX_CREDENTIALS", "")):
+        public = sorted(n for n, v in env.items() if v.strip() and _is_public(n, v.strip()))
+        if public:
+            problems.append(f"These are public test or sandbox credentials: {', '.join(public)} "
+                            "(ALLOW_SANDBOX_CREDENTIALS=true is for docker compose with the sandboxes only)")
+    return problems
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
