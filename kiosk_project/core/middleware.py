@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from kiosk_project.core import logging as klog
+from kiosk_project.core.exception_handler import envelope
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -31,26 +33,49 @@ class RequestContextMiddleware:
 
 
 class ApiBodyLimitMiddleware:
-    """Refuse oversized API bodies before anything reads them (413 in the envelope)."""
+    """Refuse oversized request bodies before anything reads them (413 in the envelope).
+
+    Every path but the admin (whose forms Django's DATA_UPLOAD_MAX_MEMORY_SIZE
+    bounds): the kiosk API, the three webhooks, anything added later.
+    * With Content-Length: compared up front, nothing is read.
+    * Without one (`Transfer-Encoding: chunked`): the WSGI server must have
+      de-chunked the stream (gunicorn does, and says so with
+      `wsgi.input_terminated`). We read at most limit + 1 bytes, refuse beyond
+      the limit, and hand Django what we read with its length; Django alone
+      would read such a body as empty. A chunked body the server did not
+      de-chunk is refused with 411.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self.limit = settings.API_MAX_BODY_BYTES
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith("/api/"):
+        if request.path.startswith("/admin/"):
+            return self.get_response(request)
+        meta = request.META
+        declared = meta.get("CONTENT_LENGTH")
+        if declared:
             try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
+                length = int(declared)
             except ValueError:
-                length = 0
+                return _error(400, "BAD_REQUEST", "Content-Length is not a number.")
             if length > self.limit:
                 return too_large_response(self.limit)
+        elif "chunked" in str(meta.get("HTTP_TRANSFER_ENCODING", "")).lower():
+            if not meta.get("wsgi.input_terminated"):
+                return _error(411, "LENGTH_REQUIRED", "Send a Content-Length with the body.")
+            body = meta["wsgi.input"].read(self.limit + 1)
+            if len(body) > self.limit:
+                return too_large_response(self.limit)
+            request._stream = io.BytesIO(body)  # type: ignore[attr-defined]  # where Django reads bodies from
+            meta["CONTENT_LENGTH"] = str(len(body))
         return self.get_response(request)
 
 
+def _error(status: int, code: str, message: str, details: dict | None = None) -> JsonResponse:
+    return JsonResponse(envelope(code, message, details), status=status)
+
+
 def too_large_response(limit: int) -> JsonResponse:
-    return JsonResponse(
-        {"error": {"code": "PAYLOAD_TOO_LARGE", "message": f"Request bodies are limited to {limit} bytes.",
-                   "details": {"limit": limit}}},
-        status=413,
-    )
+    return _error(413, "PAYLOAD_TOO_LARGE", f"Request bodies are limited to {limit} bytes.", {"limit": limit})
