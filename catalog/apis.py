@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from catalog.fastpath import etag_matches, requested_channel
 from catalog.services import catalog_get, catalog_refresh_many
 from kiosk_project.core import metrics
+from kiosk_project.core.client_address import client_address
 from kiosk_project.core.errors import ApplicationError, NotFound, UpstreamError
 from kiosk_project.core.order_modes import order_modes
 
@@ -102,7 +103,7 @@ class CatalogRefreshApi(APIView):
         given = request.META.get("HTTP_X_RISTA_SECRET", "")
         if not hmac.compare_digest(given.encode(), settings.RISTA_WEBHOOK_SECRET.encode()):
             metrics.incr("webhook.rista_menu.unauthorized")
-            log.warning("rejected menu webhook: bad secret", extra={"remote": request.META.get("REMOTE_ADDR")})
+            log.warning("rejected menu webhook: bad secret", extra={"remote": client_address(request.META)})
             raise WebhookUnauthorized()
         body: dict[str, Any] = request.data if isinstance(request.data, dict) else {}
         context: dict[str, Any] = body["context"] if isinstance(body.get("context"), dict) else {}

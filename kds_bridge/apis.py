@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from kds_bridge.callbacks import kitchen_callback_apply
 from kds_bridge.payload import CALLBACK_SECRET_HEADER
 from kiosk_project.core import metrics
+from kiosk_project.core.client_address import client_address
 from kiosk_project.core.errors import ApplicationError
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class KitchenWebhookApi(APIView):
         if not hmac.compare_digest(given.encode(), settings.KDS_WEBHOOK_SECRET.encode()):
             metrics.incr("webhook.kds.unauthorized")
             log.warning("rejected kitchen callback: bad secret", extra={
-                "remote": request.META.get("REMOTE_ADDR"), "secret_present": bool(given)})
+                "remote": client_address(request.META), "secret_present": bool(given)})
             raise KdsWebhookUnauthorized()
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from kiosk_project.core.client_address import client_address
 from kiosk_project.core.ratelimit import check_rate
 from orders.apis import KioskApi
 from orders.inputs import MoneyField
@@ -20,7 +21,7 @@ from payments.models import Payment, PaymentStatus
 from payments.qr import qr_svg
 from payments.selectors import payment_get_for_kiosk
 from payments.services import payment_initiate
-from payments.webhooks import client_ip, webhook_receive
+from payments.webhooks import webhook_receive
 
 
 class PaymentInitiateInput(serializers.Serializer):
@@ -96,7 +97,7 @@ class PaymentWebhookApi(APIView):
     @extend_schema(summary="PhonePe callback (v1 X-VERIFY or v2 Authorization)", request=OpenApiTypes.OBJECT,
                    responses={200: OpenApiTypes.OBJECT, 401: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
-        result = webhook_receive(headers=request.headers, body=request.body, remote_addr=client_ip(request.META))
+        result = webhook_receive(headers=request.headers, body=request.body, remote_addr=client_address(request.META))
         return Response({"status": result.status})
 
 

@@ -24,11 +24,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -187,14 +185,3 @@ def _refund_event(event: WebhookEvent, source: str, remote_addr: str | None) -> 
                         extra={"refund_reference": event.reference, "error": str(exc)[:300]})
             return WebhookResult("deferred", event.reference)
         return WebhookResult("processed", event.reference)
-
-
-def client_ip(meta: Mapping[str, Any]) -> str | None:
-    """The caller's address: the first X-Forwarded-For hop (set by our proxy) if it is an IP, else REMOTE_ADDR."""
-    for candidate in (str(meta.get("HTTP_X_FORWARDED_FOR") or "").split(",")[0].strip(),
-                      str(meta.get("REMOTE_ADDR") or "")):
-        try:
-            return str(ipaddress.ip_address(candidate))
-        except ValueError:
-            continue
-    return None

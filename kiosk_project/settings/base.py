@@ -173,6 +173,13 @@ KIOSK_BRANCH_CODE = env("KIOSK_BRANCH_CODE", default="BLR01")
 KIOSK_DEFAULT_CHANNEL = env("KIOSK_DEFAULT_CHANNEL", default="Takeaway")
 KIOSK_CHANNELS = env.list("KIOSK_CHANNELS", default=[KIOSK_DEFAULT_CHANNEL])
 CATALOG_REQUIRE_KIOSK_KEY = env.bool("CATALOG_REQUIRE_KIOSK_KEY", default=False)
+# Kiosk keys (kiosk_project.core.kiosk_auth): per-process LRU of lookups, trusted this long and only while
+# the shared key generation is unchanged; failed authentications allowed per client address per minute.
+KIOSK_KEY_CACHE_SIZE = env.int("KIOSK_KEY_CACHE_SIZE", default=1024)
+KIOSK_KEY_CACHE_SECONDS = env.float("KIOSK_KEY_CACHE_SECONDS", default=10.0)
+KIOSK_AUTH_FAILURES_PER_MINUTE = env.int("KIOSK_AUTH_FAILURES_PER_MINUTE", default=20)
+# Proxies in front of us that append to X-Forwarded-For (0: none, the socket address is the caller).
+TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
 
 RISTA_BASE_URL = env("RISTA_BASE_URL", default="http://127.0.0.1:8081/v1").rstrip("/")
 RISTA_API_KEY = env("RISTA_API_KEY", default="sandbox-api-key")
