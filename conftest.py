@@ -40,8 +40,12 @@ def rista(rista_server, settings) -> Iterator:
 
 @pytest.fixture(autouse=True)
 def _clean_cache() -> Iterator[None]:
-    """Each test starts with an empty Redis (the suite owns its Redis database)."""
+    """Each test starts with an empty Redis (the suite owns its Redis database), and with the database
+    breaker closed (an outage test may have tripped it: kiosk_project.core.db)."""
     if django_settings.configured:  # sandbox tests also run without Django (-p no:django)
+        from kiosk_project.core.db.base import breaker
+
+        breaker.reset()
         cache.clear()
     yield
 

@@ -230,8 +230,12 @@ _INDEX_CACHE_SIZE = 8
 def catalog_for_pricing(*, branch: str, channel: str) -> tuple[Any, str]:
     """The parsed price list for checkout, and the ETag it came from.
 
-    The order path never calls Rista: it prices from the cached copy, or the
-    snapshot when the cache is empty or down, and otherwise answers 503.
+    Checkout prices from the cached copy, or the PostgreSQL snapshot when the
+    cache is empty or down. Only when neither has a menu (a Redis that lost its
+    data before any snapshot was taken) does it fetch one from Rista, through the
+    menu's own single flight (`catalog_get`: one fetch however many checkouts
+    ask, the rest wait for it), rather than refuse every order until someone
+    opens the menu; if Rista cannot answer either, 503 CATALOG_UNAVAILABLE.
     Parsed indexes are kept per ETag, so a checkout does not re-parse the menu.
     """
     from catalog.pricing import CatalogIndex
@@ -243,8 +247,10 @@ def catalog_for_pricing(*, branch: str, channel: str) -> tuple[Any, str]:
     if entry is None:
         entry = store.snapshot_read(branch, channel)
     if entry is None:
-        metrics.incr("catalog.unavailable_for_checkout")
-        raise CatalogUnavailable(details={"branch": branch, "channel": channel})
+        metrics.incr("catalog.fetched_for_checkout")
+        log.warning("no menu in the cache or the snapshot: fetching it for checkout",
+                    extra={"branch": branch, "channel": channel})
+        entry = catalog_get(branch=branch, channel=channel)
     index = _index_cache.get(entry.etag)
     if index is None:
         index = CatalogIndex.from_document(json.loads(entry.body))

@@ -3,14 +3,15 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from kiosk_project.core.health import health, metrics_view
+from kiosk_project.core.ops_access import ops_only
 
 urlpatterns = [
     path("api/v1/", include("catalog.urls")),  # first: the menu is the most requested path
     path("health", health, name="health"),
-    path("metrics", metrics_view, name="metrics"),
+    path("metrics", ops_only(metrics_view), name="metrics"),
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/schema/", ops_only(SpectacularAPIView.as_view()), name="schema"),
+    path("api/docs/", ops_only(SpectacularSwaggerView.as_view(url_name="schema")), name="api-docs"),
     path("api/v1/", include("orders.urls")),
     path("api/v1/", include("payments.urls")),
     path("api/v1/", include("kds_bridge.urls")),

@@ -1,25 +1,46 @@
 """One handler turns every API failure into the error envelope.
 
 Anticipated failures (ApplicationError, DRF's exceptions) carry their own code
-and status. Anything else is a bug: logged with its stack, answered with a
-generic 500 that reveals nothing.
+and status. The database being unreachable (OperationalError, InterfaceError:
+refused, timed out, reset, no answer by DB_QUERY_TIMEOUT) is an outage, not a
+bug: 503 SERVICE_UNAVAILABLE with Retry-After, one warning line in the log. The
+same translation covers views outside DRF and failures in middleware
+(`DatabaseUnavailableMiddleware`, and the 500 handler). Anything else is a bug:
+logged with its stack, answered with a generic 500 that reveals nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from kiosk_project.core.errors import ApplicationError
+from kiosk_project.core import metrics
+from kiosk_project.core.errors import ApplicationError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
+
+DATABASE_RETRY_AFTER = 5  # seconds: PostgreSQL restarts and failovers take about that long
+
+
+def is_database_outage(exc: BaseException | None) -> bool:
+    return isinstance(exc, (OperationalError, InterfaceError))
+
+
+def _database_outage(exc: BaseException, where: str) -> dict[str, Any]:
+    metrics.incr("db.unavailable")
+    log.warning("database unavailable: answering 503", extra={"where": where, "error": f"{type(exc).__name__}: "
+                                                               f"{str(exc).strip()[:300]}"})
+    return ServiceUnavailable().as_envelope()
 
 _CODES_BY_STATUS = {
     400: "BAD_REQUEST",
@@ -50,6 +71,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         body, status = envelope("PERMISSION_DENIED", "You do not have permission to do this."), 403
     elif isinstance(exc, drf.ValidationError):
         body, status = envelope("VALIDATION_ERROR", "The request is invalid.", exc.detail), 400
+    elif is_database_outage(exc):
+        body, status = _database_outage(exc, context.get("view").__class__.__name__ if context else "?"), 503
+        headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
     elif isinstance(exc, drf.ParseError):
         body, status = envelope("MALFORMED_REQUEST", str(exc.detail)), 400
     elif isinstance(exc, drf.APIException):
@@ -76,7 +100,36 @@ def json_404(request: HttpRequest, exception: Exception | None = None) -> HttpRe
     return JsonResponse(envelope("NOT_FOUND", "Not found."), status=404)
 
 
+def database_outage_response(request: HttpRequest, exc: BaseException) -> HttpResponse:
+    body = _database_outage(exc, request.path[:100])
+    if request.path.startswith("/admin/"):
+        response: HttpResponse = HttpResponse("The database is unavailable; try again in a moment.", status=503,
+                                              content_type="text/plain; charset=utf-8")
+    else:
+        response = JsonResponse(body, status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    """503 for a database outage in a view outside DRF (health, admin); DRF views use the handler above."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        return database_outage_response(request, exception) if is_database_outage(exception) else None
+
+
 def json_500(request: HttpRequest) -> HttpResponse:
+    # Django calls this while handling the exception, so it is still current: a database outage raised
+    # in middleware (sessions, auth) is a 503 here too.
+    current = sys.exc_info()[1]
+    if is_database_outage(current):
+        return database_outage_response(request, current)  # type: ignore[arg-type]
     if not _is_api(request):
         return defaults.server_error(request)
     return JsonResponse(envelope("INTERNAL_ERROR", "Something went wrong on our side; please try again."),

@@ -44,6 +44,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees view exceptions first: a database outage in a non-DRF view is a 503, not a 500.
+    "kiosk_project.core.exception_handler.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "kiosk_project.urls"
@@ -66,22 +68,37 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DB_IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=5000)
+# The client-side deadline on every wait for the server (kiosk_project.core.db): a query the server would
+# still answer (statement_timeout) is never abandoned; a frozen server or a vanished host fails the request.
+DB_QUERY_TIMEOUT = env.float("DB_QUERY_TIMEOUT", default=DB_STATEMENT_TIMEOUT_MS / 1000 + 1)
+# After PostgreSQL could not be reached, a process fails database work at once (503) for this long
+# before trying again, instead of every request paying the connect timeout.
+DB_OUTAGE_BACKOFF = env.float("DB_OUTAGE_BACKOFF", default=2.0)
 if DB_IS_POSTGRES:
+    DATABASES["default"]["ENGINE"] = "kiosk_project.core.db"  # Django's backend, with the deadline above
     # DB_POOL=true uses psycopg's pool (one per process); otherwise persistent connections.
     if env.bool("DB_POOL", default=False):
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": env.int("DB_POOL_MIN", default=2),
             "max_size": env.int("DB_POOL_MAX", default=20),
-            "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
+            # How long a request waits for a connection. The pool is larger than a process's threads, so
+            # this is only ever spent when PostgreSQL cannot be reached: fail (503) fast.
+            "timeout": env.float("DB_POOL_TIMEOUT", default=1.0),
         }
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # A stuck query must not hang a kiosk: cap every statement and connection attempt.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"connect_timeout": 3, "options": f"-c statement_timeout={env.int('DB_STATEMENT_TIMEOUT_MS', 5000)}"}
-    )
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # with the pool: a connection is checked when lent
+    # A stuck query must not hang a kiosk: cap every statement and connection attempt (psycopg's minimum
+    # connect timeout is 2 s; a stopped server refuses at once). Keepalives and tcp_user_timeout notice a
+    # host that disappeared without a reset, between requests and under one.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=2),
+        "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
+        "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3,
+        "tcp_user_timeout": int(DB_QUERY_TIMEOUT * 1000),
+    })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (Redis when REDIS_URL is set) ----------------------------------------------------
@@ -160,6 +177,9 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": False,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+# /metrics, /api/schema/ and /api/docs/ answer only this bearer token, or callers in these networks.
+OPS_ACCESS_TOKEN = env("OPS_ACCESS_TOKEN", default="")
+OPS_ALLOWED_NETWORKS = env.list("OPS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kiosk ordering API",
     "DESCRIPTION": "Menu, checkout, payment and kitchen status for self-ordering kiosks.",

@@ -184,19 +184,46 @@ def test_sold_out_and_inactive_items_are_all_listed(kiosk_client, menu, rista, s
     assert Order.objects.count() == 0
 
 
-def test_no_catalog_is_503_and_the_order_path_never_calls_rista(kiosk_client, rista):
+def rista_catalog_calls(rista) -> int:
+    return requests.get(rista.url + "/_control/stats", timeout=5).json()["requests"].get("catalog", 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_no_menu_anywhere_checkouts_fetch_it_once_between_them(kiosk, rista):
+    """Redis lost its data before any snapshot existed: the first checkouts fetch the menu, once."""
+    from rest_framework.test import APIClient
+
+    from payments.tests.helpers import run_together
+
+    def place() -> int:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Kiosk {kiosk[1]}")
+        return client.post("/api/v1/orders", WORKED_EXAMPLE, format="json").status_code
+
+    requests.post(rista.url + "/_control/faults", json={"mode": "slow", "delay": 0.5, "routes": ["catalog"]},
+                  timeout=5).raise_for_status()  # the fetch takes a moment: everyone arrives while it runs
+    assert run_together([place] * 6) == [201] * 6
+    assert rista_catalog_calls(rista) == 1
+    assert Order.objects.count() == 6
+
+
+def test_with_no_menu_anywhere_and_rista_down_checkout_is_503(kiosk_client, rista):
+    requests.post(rista.url + "/_control/faults", json={"mode": "error", "count": 5, "routes": ["catalog"]},
+                  timeout=5).raise_for_status()
     resp = kiosk_client.post("/api/v1/orders", WORKED_EXAMPLE, format="json")
     assert resp.status_code == 503
     assert resp.json()["error"]["code"] == "CATALOG_UNAVAILABLE"
-    assert requests.get(rista.url + "/_control/stats", timeout=5).json()["requests"].get("catalog", 0) == 0
+    assert Order.objects.count() == 0
 
 
-def test_snapshot_prices_orders_when_redis_lost_the_menu(kiosk_client, menu):
+def test_snapshot_prices_orders_when_redis_lost_the_menu(kiosk_client, menu, rista):
     from django.core.cache import cache
 
     cache.clear()
+    before = rista_catalog_calls(rista)
     resp = kiosk_client.post("/api/v1/orders", WORKED_EXAMPLE, format="json")
     assert resp.status_code == 201
+    assert rista_catalog_calls(rista) == before  # the snapshot was enough: Rista was not asked
 
 
 # --- idempotency -------------------------------------------------------------------------------------
