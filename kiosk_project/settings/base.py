@@ -75,6 +75,8 @@ DB_QUERY_TIMEOUT = env.float("DB_QUERY_TIMEOUT", default=DB_STATEMENT_TIMEOUT_MS
 # After PostgreSQL could not be reached, a process fails database work at once (503) for this long
 # before trying again, instead of every request paying the connect timeout.
 DB_OUTAGE_BACKOFF = env.float("DB_OUTAGE_BACKOFF", default=2.0)
+# The deadline of a health probe of an idle connection (an empty query): a healthy server answers in ms.
+DB_PROBE_TIMEOUT = env.float("DB_PROBE_TIMEOUT", default=1.0)
 if DB_IS_POSTGRES:
     DATABASES["default"]["ENGINE"] = "kiosk_project.core.db"  # Django's backend, with the deadline above
     # DB_POOL=true uses psycopg's pool (one per process); otherwise persistent connections.
@@ -89,7 +91,7 @@ if DB_IS_POSTGRES:
         }
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # with the pool: a connection is checked when lent
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # with the pool: checked when lent (kiosk_project.core.db)
     # A stuck query must not hang a kiosk: cap every statement and connection attempt (psycopg's minimum
     # connect timeout is 2 s; a stopped server refuses at once). Keepalives and tcp_user_timeout notice a
     # host that disappeared without a reset, between requests and under one.

@@ -15,6 +15,9 @@ request queues behind it, the cached menu too. Three changes:
 * a connection that has failed is closed, not probed with `SELECT 1` as Django
   does at the start and end of every request (the probe is exactly the query that
   hangs, and it ran even on requests that never touch the database, like the menu);
+  the health probes that do run (a persistent connection's first use in a request,
+  a pooled one when lent) have a shorter deadline, DB_PROBE_TIMEOUT: an idle server
+  answers an empty query in milliseconds;
 * a breaker: once connecting failed or a wait ran out, the process does not try
   again for DB_OUTAGE_BACKOFF seconds: requests meanwhile fail at once (503) instead
   of each paying the connect timeout, and health probes of pooled or persistent
@@ -23,7 +26,9 @@ request queues behind it, the cached menu too. Three changes:
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -51,18 +56,35 @@ breaker = _Breaker()
 
 
 class DeadlineConnection(psycopg.Connection):
-    """A psycopg connection whose every wait on the server ends by DB_QUERY_TIMEOUT."""
+    """A psycopg connection whose every wait on the server ends by DB_QUERY_TIMEOUT (DB_PROBE_TIMEOUT in a probe)."""
+
+    deadline: float | None = None  # set for the duration of a probe
 
     def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        limit = timeout if timeout is not None else (self.deadline or float(settings.DB_QUERY_TIMEOUT))
         try:
-            return super().wait(gen, interval=interval,
-                                timeout=timeout if timeout is not None else settings.DB_QUERY_TIMEOUT)
+            return super().wait(gen, interval=interval, timeout=limit)
         except _WAIT_TIMEOUT:
             # Mid-protocol and unanswered: the connection's state is unknown, so nobody may reuse it.
             self.pgconn.finish()
             breaker.trip()
-            raise psycopg.OperationalError(
-                f"PostgreSQL did not answer within {settings.DB_QUERY_TIMEOUT} s; connection closed") from None
+            raise psycopg.OperationalError(f"PostgreSQL did not answer within {limit} s; connection closed") from None
+
+    @contextlib.contextmanager
+    def probing(self) -> Iterator[None]:
+        self.deadline = float(settings.DB_PROBE_TIMEOUT)
+        try:
+            yield
+        finally:
+            self.deadline = None
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
+        # Django queries through cursors; an empty query on the connection itself is psycopg_pool's check of a
+        # connection it lends (ConnectionPool.check_connection): a probe, with the probe's deadline.
+        if query == "":
+            with self.probing():
+                return super().execute(query, params, **kwargs)
+        return super().execute(query, params, **kwargs)
 
 
 class _Psycopg:
@@ -97,7 +119,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return connection
 
     def is_usable(self) -> bool:
-        return not breaker.is_open() and bool(super().is_usable())
+        if breaker.is_open():
+            return False
+        connection = self.connection
+        if isinstance(connection, DeadlineConnection):
+            with connection.probing():
+                return bool(super().is_usable())
+        return bool(super().is_usable())
 
     def close_if_unusable_or_obsolete(self) -> None:
         if self.connection is not None and self.errors_occurred:
