@@ -26,7 +26,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 typecheck: install
-	$(VENV)/bin/mypy kiosk_project catalog orders payments kds_bridge
+	$(VENV)/bin/mypy kiosk_project catalog orders payments kds_bridge backoffice
 
 bench: install
 	$(PY) scripts/testservices.py -- $(PY) -m bench.run
