@@ -28,7 +28,7 @@ from backoffice.attention import problems_for_order
 from backoffice.labels import kitchen_label, mode_label
 from backoffice.models import ProblemNotice
 from backoffice.order_screen import order_screen
-from backoffice.search import order_search
+from backoffice.search import order_search, with_today_first
 from backoffice.selectors import display_status, today, with_payment_summary
 from kds_bridge.recovery import kitchen_delivery_resend
 from kiosk_project.core.errors import ApplicationError
@@ -98,17 +98,17 @@ class OrderAdmin(admin.ModelAdmin):
     # -- the list ----------------------------------------------------------------------------------
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
-        return with_payment_summary(orders_visible_to(request.user)).select_related("device")
+        return with_today_first(with_payment_summary(orders_visible_to(request.user))).select_related("device")
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
                            ) -> tuple[QuerySet[Order], bool]:
         if not search_term.strip():
             return queryset, False
         found = order_search(user=request.user, query=search_term).orders
-        return queryset.filter(pk__in=found.values("pk")).order_by(*found.query.order_by), False
+        return queryset.filter(pk__in=found.values("pk")), False
 
     def get_ordering(self, request: HttpRequest) -> list[str]:
-        return ["-created_at"]
+        return ["is_today", "-created_at"]  # today's business day first (an order number repeats daily)
 
     @admin.display(description="order", ordering="order_number")
     def number(self, obj: Order) -> str:

@@ -36,9 +36,14 @@ def _amount(text: str) -> Decimal | None:
         return None
 
 
-def _today_first(orders: QuerySet[Order]) -> QuerySet[Order]:
+def with_today_first(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """Annotate `is_today` (0 for today's business day, else 1): order by it to put today first."""
     return orders.annotate(is_today=Case(When(business_day=today(), then=Value(0)), default=Value(1),
-                                         output_field=IntegerField())).order_by("is_today", "-created_at")
+                                         output_field=IntegerField()))
+
+
+def _today_first(orders: QuerySet[Order]) -> QuerySet[Order]:
+    return with_today_first(orders).order_by("is_today", "-created_at")
 
 
 def order_search(*, user: Any, query: str) -> SearchResult:
