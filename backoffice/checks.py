@@ -17,8 +17,9 @@ def check_seller_settings(app_configs: Any = None, **kwargs: Any) -> list[checks
         found.append(checks.Error(f"RESTAURANT_GSTIN {seller.gstin!r} is not a valid GSTIN (15 characters, "
                                   "e.g. 29AABCD1234E1Z5)", id="backoffice.E001"))
     if not INVOICE_PREFIX_PATTERN.match(seller.invoice_prefix):
-        found.append(checks.Error(f"INVOICE_PREFIX {seller.invoice_prefix!r} must be 1-5 letters, digits or '-' "
-                                  "(invoice numbers may not exceed 16 characters)", id="backoffice.E002"))
+        found.append(checks.Error(f"invoice prefix {seller.invoice_prefix!r} must be 1-4 letters or digits: set "
+                                  "INVOICE_PREFIX (GST invoice numbers may not exceed 16 characters)",
+                                  id="backoffice.E002"))
     if not seller.can_issue_tax_invoice:
         found.append(checks.Warning("RESTAURANT_LEGAL_NAME, RESTAURANT_ADDRESS and RESTAURANT_GSTIN are not all "
                                     "set: printed bills will lack what a GST tax invoice must show",

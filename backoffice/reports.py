@@ -110,7 +110,7 @@ class Takings:
     breakdown: TaxBreakdown | None = None
     by_payment_mode: list[ModeRow] = field(default_factory=list)
     by_order_mode: list[ModeRow] = field(default_factory=list)
-    closed_order_payments: Decimal = ZERO  # money received for orders already closed (refunded automatically)
+    closed_order_payments: Decimal = ZERO  # money received that is no sale: late, second or mismatched payments
     closed_order_refunded: Decimal = ZERO
 
     def rows(self) -> list[tuple[str, Any]]:
@@ -130,7 +130,7 @@ class Takings:
                  ("Refunds still in progress", self.refunds_pending), ("Net takings", self.net)]
         rows += [(f"Paid by {row.mode}", row.amount) for row in self.by_payment_mode]
         rows += [(f"{row.mode} orders", row.amount) for row in self.by_order_mode]
-        rows += [("Payments for closed orders (late or extra)", self.closed_order_payments),
+        rows += [("Payments that are not sales (late, extra or under review)", self.closed_order_payments),
                  ("  of which refunded", self.closed_order_refunded)]
         return rows
 

@@ -10,8 +10,9 @@ I/O) and a rolled-back confirmation gives its number back: no gaps, no repeats.
 Order numbers (orders.numbers) are the opposite trade-off: taken in their own
 statement, so they may skip but never wait.
 
-Numbers look like BLR01/2526/42: the branch's invoice prefix (at most five
-characters), the financial year (April to March, 2025-26 -> 2526), the serial.
+Numbers look like BLR1/2526/42: the branch's invoice prefix (INVOICE_PREFIX, at
+most four characters), the financial year (April to March, 2025-26 -> 2526),
+the serial; at most 16 characters up to a million invoices a year.
 """
 
 from __future__ import annotations

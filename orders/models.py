@@ -83,7 +83,7 @@ class Order(models.Model):
 
     # The GST tax invoice, given when the order is paid (orders.invoices): consecutive per branch and year.
     invoice_number = models.CharField(max_length=16, blank=True, default="",
-                                      help_text="e.g. BLR01/2526/42; empty until the order is paid.")
+                                      help_text="e.g. BLR1/2526/42; empty until the order is paid.")
     invoice_serial = models.PositiveIntegerField(null=True, blank=True)
     invoice_financial_year = models.CharField(max_length=7, blank=True, default="", help_text="e.g. 2025-26")
     invoiced_at = models.DateTimeField(null=True, blank=True)

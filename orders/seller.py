@@ -14,7 +14,8 @@ from django.conf import settings
 
 # 2-digit state code, 10-character PAN, entity number, "Z", check character.
 GSTIN_PATTERN = re.compile(r"^[0-9]{2}[A-Z]{5}[0-9]{4}[A-Z][1-9A-Z]Z[0-9A-Z]$")
-INVOICE_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,5}$")
+# At most 4 characters: "BLR1/2526/999999" is 16, the GST limit, with room for a million invoices a year.
+INVOICE_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9]{1,4}$")
 
 
 @dataclass(frozen=True)
@@ -45,5 +46,5 @@ def seller_for(branch_code: str) -> Seller:
         gstin=settings.RESTAURANT_GSTIN.upper(),
         fssai=settings.RESTAURANT_FSSAI,
         phone=settings.RESTAURANT_PHONE,
-        invoice_prefix=settings.INVOICE_PREFIX or branch_code[:5],
+        invoice_prefix=settings.INVOICE_PREFIX or branch_code,
     )

@@ -318,7 +318,7 @@ RESTAURANT_ADDRESS = env("RESTAURANT_ADDRESS", default="")
 RESTAURANT_GSTIN = env("RESTAURANT_GSTIN", default="")
 RESTAURANT_FSSAI = env("RESTAURANT_FSSAI", default="")
 RESTAURANT_PHONE = env("RESTAURANT_PHONE", default="")
-INVOICE_PREFIX = env("INVOICE_PREFIX", default="")  # at most 5 characters; default: the branch code
+INVOICE_PREFIX = env("INVOICE_PREFIX", default="BLR1")  # 1-4 letters/digits before each invoice number
 
 # --- Back office ----------------------------------------------------------------------------------
 # Problems that need a person (backoffice.attention) are emailed to users with the "receives problem

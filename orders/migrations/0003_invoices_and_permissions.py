@@ -18,7 +18,7 @@ def invoice_paid_orders(apps, schema_editor):
         counter, _ = Counter.objects.get_or_create(branch_code=order.branch_code, financial_year=year)
         counter.last_value += 1
         counter.save(update_fields=["last_value"])
-        prefix = settings.INVOICE_PREFIX or order.branch_code[:5]
+        prefix = settings.INVOICE_PREFIX or order.branch_code[:4]
         order.invoice_number = f"{prefix}/{year[2:4]}{year[5:7]}/{counter.last_value}"
         order.invoice_serial = counter.last_value
         order.invoice_financial_year = year
@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='order',
             name='invoice_number',
-            field=models.CharField(blank=True, default='', help_text='e.g. BLR01/2526/42; empty until the order is paid.', max_length=16),
+            field=models.CharField(blank=True, default='', help_text='e.g. BLR1/2526/42; empty until the order is paid.', max_length=16),
         ),
         migrations.AddField(
             model_name='order',
