@@ -108,7 +108,9 @@ class OrderAdmin(admin.ModelAdmin):
         return queryset.filter(pk__in=found.values("pk")), False
 
     def get_ordering(self, request: HttpRequest) -> list[str]:
-        return ["is_today", "-created_at"]  # today's business day first (an order number repeats daily)
+        # Today's business day first (an order number repeats daily). `is_today` is annotated by
+        # get_queryset, so every admin with a foreign key to Order shows that key read-only.
+        return ["is_today", "-created_at"]
 
     @admin.display(description="order", ordering="order_number")
     def number(self, obj: Order) -> str:

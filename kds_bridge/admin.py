@@ -44,7 +44,7 @@ class KitchenDeliveryAdmin(admin.ModelAdmin):
     list_filter = ("status", "order__kitchen_status")
     search_fields = ("order__order_number", "source_invoice_number", "rista_invoice_number", "order__id")
     list_select_related = ("order",)
-    readonly_fields = ("order_number", "status", "attempts", "next_attempt_at", "claimed_until", "claimed_by",
+    readonly_fields = ("order_number", "order", "status", "attempts", "next_attempt_at", "claimed_until", "claimed_by",
                        "source_invoice_number", "rista_invoice_number", "last_error", "created_at", "updated_at",
                        "delivered_at", "alerted_at")
     inlines = [KitchenDeliveryAttemptInline]

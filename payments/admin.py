@@ -88,7 +88,7 @@ class PaymentAdmin(ReadOnlyAdmin):
     list_filter = ("status", FlaggedFilter, "provider", "created_at")
     search_fields = ("merchant_reference", "provider_order_id", "utr", "order__order_number", "=order__id")
     list_select_related = ("order",)
-    readonly_fields = ["order_number", *[f.name for f in Payment._meta.fields if f.name != "order"]]
+    readonly_fields = ["order_number", *[f.name for f in Payment._meta.fields]]
     inlines = [RefundInline, PaymentEventInline]
 
     @admin.display(description="order", ordering="order__order_number")

@@ -36,6 +36,12 @@ def test_the_screen_tells_the_story_in_words_with_links(scenes, shift):
     assert "less oil" in html and "Davanagere Benne Sada Dose" in html
     assert "Taxable value @ GST 5%" in html and "₹290.00" in html and "Not taxed (PC)" in html
     assert "Save" not in html
+    # Every linked record opens, and links back to the order.
+    back = reverse("admin:orders_order_change", args=[order.pk])
+    for url in (reverse("admin:kds_bridge_kitchendelivery_change", args=[order.kitchen_delivery.pk]),
+                reverse("admin:payments_payment_change", args=[payment.pk])):
+        resp = client_for(shift).get(url)
+        assert resp.status_code == 200 and back in resp.content.decode(), url
 
 
 def test_printing_is_a_post_viewing_records_nothing(scenes, shift):
@@ -130,3 +136,22 @@ def test_a_shift_manager_resends_a_rejected_order(scenes, shift):
     scenes.deliver(order)
     html = page(client, order)
     assert "Resend by operator" in html and "Rista stored the sale" in html
+
+
+def test_printing_needs_a_staff_login(scenes, kiosk_client):
+    from django.test import Client
+
+    order = scenes.paid()
+    url = reverse("admin:orders_order_print", args=[order.pk, "kot"])
+    for client in (Client(), kiosk_client):
+        resp = client.post(url)
+        assert resp.status_code == 302 and "/admin/login/" in resp["Location"]
+    assert not OrderEvent.objects.filter(kind="print").exists()
+    assert client_for_unknown_document(order) == 404
+
+
+def client_for_unknown_document(order) -> int:
+    from backoffice.tests.conftest import make_user
+
+    user = make_user("pat", role="Shift manager")
+    return client_for(user).get(reverse("admin:orders_order_print", args=[order.pk, "menu"])).status_code

@@ -155,7 +155,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 # WhiteNoise serves STATIC_ROOT (filled by collectstatic: make run and the Docker image run it) with
 # hashed names, gzip/brotli variants and far-future cache headers. Nothing is loaded from a CDN.
 STORAGES = {
