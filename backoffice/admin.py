@@ -33,8 +33,8 @@ from backoffice.selectors import display_status, today, with_payment_summary
 from kds_bridge.recovery import kitchen_delivery_resend
 from kiosk_project.core.errors import ApplicationError
 from kiosk_project.core.money_format import rupees
-from orders.models import Order, OrderStatus
-from orders.printing import DOCUMENTS, UnknownDocument, document_preview, order_print
+from orders.models import KitchenStatus, Order, OrderStatus
+from orders.printing import DOCUMENTS, PAID, UnknownDocument, document_preview, order_print
 from payments.gateway import GatewayError
 from payments.models import Payment, Refund
 from payments.refunds import refund_check, refund_create
@@ -86,7 +86,7 @@ class HumanStatusFilter(admin.SimpleListFilter):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ("number", "business_day", "status_badge", "kitchen_badge", "amount", "mode", "kiosk",
+    list_display = ("number", "day", "status_badge", "kitchen_badge", "amount", "mode", "kiosk",
                     "placed_at")
     list_display_links = ("number",)
     list_filter = (BusinessDayFilter, HumanStatusFilter, "order_mode", "branch_code")
@@ -96,6 +96,9 @@ class OrderAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     # -- the list ----------------------------------------------------------------------------------
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        return super().changelist_view(request, {"title": "Orders", **(extra_context or {})})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         return with_today_first(with_payment_summary(orders_visible_to(request.user))).select_related("device")
@@ -116,6 +119,10 @@ class OrderAdmin(admin.ModelAdmin):
     def number(self, obj: Order) -> str:
         return format_html("<b>{}</b>", obj.order_number)
 
+    @admin.display(description="business day", ordering="business_day")
+    def day(self, obj: Order) -> str:
+        return f"{obj.business_day:%a %d %b}"
+
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: Order) -> str:
         label = display_status(obj)
@@ -123,6 +130,8 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description="kitchen", ordering="kitchen_status")
     def kitchen_badge(self, obj: Order) -> str:
+        if obj.status not in PAID and obj.kitchen_status == KitchenStatus.NOT_SENT:
+            return ""  # nothing for the kitchen: saying so on every unpaid row is noise
         label = kitchen_label(obj.kitchen_status, order_status=obj.status)
         return badge(label.text, label.tone)
 

@@ -43,6 +43,10 @@ class Board:
     closed: Counter = field(default_factory=Counter)  # collected, expired, refunded... counted, not shown
     refreshed_at: datetime = field(default_factory=timezone.now)
 
+    def closed_counts(self) -> list[tuple[str, int]]:
+        # A list, not the Counter: a template's lookup of `.items` on a Counter finds the count 0.
+        return sorted(self.closed.items())
+
     def titled_columns(self) -> list[tuple[str, str, list[Card]]]:
         return [(key, title, self.columns[key]) for key, title in COLUMNS]
 

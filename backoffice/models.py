@@ -28,6 +28,7 @@ class ProblemNotice(models.Model):
     handled_by = models.CharField(max_length=128, blank=True, default="")
 
     class Meta:
+        verbose_name = "problem alert"
         ordering = ["-first_seen_at"]
         constraints = [models.UniqueConstraint(fields=["key"], name="problem_notice_key_unique")]
         permissions = [

@@ -224,12 +224,6 @@ def sales_by_hour(period: Period, orders: QuerySet[Order]) -> list[HourRow]:
     return list(hours.values())
 
 
-def trading_hours(rows: list[HourRow]) -> list[HourRow]:
-    """The hours from the first to the last with a sale (the chart's x axis), or all when none."""
-    busy = [i for i, row in enumerate(rows) if row.orders]
-    return rows[busy[0]:busy[-1] + 1] if busy else rows
-
-
 # -- CSV -------------------------------------------------------------------------------------------------
 
 

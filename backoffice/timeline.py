@@ -23,7 +23,10 @@ from kiosk_project.core.money_format import rupees
 from orders.models import Order, OrderEvent, OrderStatus
 from payments.models import EventSource, Payment, PaymentEvent, Refund
 
-SOURCES = dict(EventSource.choices)
+SOURCES = {EventSource.WEBHOOK_V2: "PhonePe webhook", EventSource.WEBHOOK_V1: "PhonePe callback",
+           EventSource.STATUS_CHECK: "PhonePe status check", EventSource.INITIATE: "PhonePe",
+           EventSource.REFUND: "PhonePe refund API", EventSource.REFUND_STATUS: "PhonePe refund status"}
+STATES = {"COMPLETED": "completed", "FAILED": "failed", "PENDING": "still pending", "INITIATED": "QR created"}
 
 
 @dataclass
@@ -96,10 +99,10 @@ def _payment(payment: Payment) -> list[Entry]:
 def _ledger(event: PaymentEvent) -> Entry:
     link = reverse("admin:payments_payment_change", args=[event.payment_id]) if event.payment_id else ""
     source = SOURCES.get(event.source, event.source)
-    state = event.state.replace("_", " ").lower()
+    state = STATES.get(event.state, event.state.replace("_", " ").lower())
     about = "refund" if event.kind == "refund" else "payment"
     tone = "ok" if event.state in ("COMPLETED", "INITIATED") else "bad" if event.state == "FAILED" else "info"
-    return Entry(event.received_at, "PhonePe", f"PhonePe {source.lower()}: {about} {state}",
+    return Entry(event.received_at, "PhonePe", f"{source}: {about} {state}",
                  f"reference {event.provider_reference}", tone, "phonepe", link,
                  {"source": event.source, "state": event.state, "payload": event.payload,
                   "remote_addr": event.remote_addr})

@@ -82,8 +82,8 @@ def reports_page(request: HttpRequest) -> TemplateResponse:
         hours = reports.sales_by_hour(period, orders)
         query = urlencode({k: v for k, v in request.GET.items() if k in ("day", "from", "to", "branch")})
         context |= {"period": period, "takings": reports.takings(period, orders),
-                    "items": reports.item_sales(period, orders), "hours": reports.trading_hours(hours),
-                    "chart": charts.hourly_bars(reports.trading_hours(hours)), "query": query}
+                    "items": reports.item_sales(period, orders), "hours": hours,
+                    "chart": charts.hourly_bars(hours), "query": query}
     title = f"Sales report, {period.label}" if period else "Sales report"
     return _page(request, "backoffice/reports.html", title, **context)
 

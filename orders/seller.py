@@ -30,7 +30,8 @@ class Seller:
 
     @property
     def address_lines(self) -> list[str]:
-        return [part.strip() for part in self.address.replace("\n", ",").split(",") if part.strip()]
+        """Lines of the address as printed: RESTAURANT_ADDRESS separated by newlines or " | "."""
+        return [part.strip() for part in self.address.replace(" | ", "\n").splitlines() if part.strip()]
 
     @property
     def can_issue_tax_invoice(self) -> bool:

@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
                 ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='problem_notices', to='orders.order')),
             ],
             options={
-                'ordering': ['-first_seen_at'],
+                'verbose_name': 'problem alert', 'ordering': ['-first_seen_at'],
                 'permissions': [('receive_alerts', 'Receives emails about orders that need attention'), ('handle_problems', 'Can mark a problem as handled')],
                 'constraints': [models.UniqueConstraint(fields=('key',), name='problem_notice_key_unique')],
             },

@@ -91,6 +91,7 @@ def test_the_board_puts_each_order_in_one_column(scenes, shift):
     waiting, paid, kitchen, ready, stuck, rejected = (scenes.waiting(), scenes.paid(), scenes.in_kitchen(),
                                                       scenes.ready(), scenes.stuck(), scenes.rejected())
     scenes.failed_payment()
+    refunded = scenes.refunded()
     board = board_for(orders=orders_visible_to(shift), branch=waiting.branch_code)
     where = {card.order.pk: key for key, _, cards in board.titled_columns() for card in cards}
     assert where[waiting.pk] == "awaiting" and where[paid.pk] == "paid" and where[kitchen.pk] == "kitchen"
@@ -102,6 +103,7 @@ def test_the_board_puts_each_order_in_one_column(scenes, shift):
     assert live.status_code == 200 and "no-store" in live["Cache-Control"]
     html = live.content.decode()
     assert "<html" not in html and reverse("admin:orders_order_change", args=[ready.pk]) in html
+    assert "Done or closed today: Refunded 1" in html and refunded.order_number not in html
 
 
 def test_the_board_and_attention_do_not_grow_queries_with_orders(scenes, shift):

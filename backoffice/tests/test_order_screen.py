@@ -26,9 +26,9 @@ def test_the_screen_tells_the_story_in_words_with_links(scenes, shift):
     assert "Paid" in html and "In the kitchen" in html
     # One timeline from every source, to the second.
     for words in ("Order placed", "UPI QR asked for, ₹324.50", "Payment confirmed; order paid",
-                  "Sent to Rista (attempt 1): Rista stored the sale", "PhonePe status api: payment completed"):
+                  "Sent to Rista (attempt 1): Rista stored the sale", "PhonePe status check: payment completed"):
         assert words in html, words
-    assert "raw</summary>" in html
+    assert "raw data</summary>" in html
     assert reverse("admin:kds_bridge_kitchendelivery_change", args=[order.kitchen_delivery.pk]) in html
     payment = order.payments.get()
     assert reverse("admin:payments_payment_change", args=[payment.pk]) in html

@@ -13,5 +13,5 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.
 # Demo seller details, so a bill printed in the demo looks like a real tax invoice.
 RESTAURANT_LEGAL_NAME = env("RESTAURANT_LEGAL_NAME", default="Demo Dosa House Private Limited")
 RESTAURANT_TRADE_NAME = env("RESTAURANT_TRADE_NAME", default="Demo Dosa House")
-RESTAURANT_ADDRESS = env("RESTAURANT_ADDRESS", default="12, 4th Block, Jayanagar, Bengaluru 560011, Karnataka")
+RESTAURANT_ADDRESS = env("RESTAURANT_ADDRESS", default="12, 4th Block, Jayanagar | Bengaluru 560011, Karnataka")
 RESTAURANT_GSTIN = env("RESTAURANT_GSTIN", default="29AABCD1234E1Z5")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import template
@@ -19,3 +20,13 @@ def rupees(value: Any) -> str:
 @register.filter
 def amount(value: Any) -> str:
     return money_format.amount(value)
+
+
+@register.filter
+def percent(value: Any) -> str:
+    """A tax rate as printed: 2.5 -> "2.5", 5.00 -> "5" (never "2.50")."""
+    try:
+        number = Decimal(str(value)).normalize()
+    except (InvalidOperation, ValueError):
+        return ""
+    return f"{number:f}"
