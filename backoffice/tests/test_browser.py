@@ -86,7 +86,9 @@ def open_as(browser, live):
 
 
 def shot(page, name: str) -> None:
+    """A PNG to look at, and a small JPEG (what docs/ keeps for the README)."""
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+    page.screenshot(path=str(SHOTS / f"{name}.jpg"), type="jpeg", quality=62, full_page=False)
 
 
 def report(capsys, text: str) -> None:
