@@ -9,6 +9,7 @@ a status field.
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -38,6 +39,13 @@ from orders.printing import DOCUMENTS, PAID, UnknownDocument, document_preview, 
 from payments.gateway import GatewayError
 from payments.models import Payment, Refund
 from payments.refunds import refund_check, refund_create
+
+
+def as_uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def badge(text: str, tone: str) -> str:
@@ -110,10 +118,10 @@ class OrderAdmin(admin.ModelAdmin):
         found = order_search(user=request.user, query=search_term).orders
         return queryset.filter(pk__in=found.values("pk")), False
 
-    def get_ordering(self, request: HttpRequest) -> list[str]:
+    def get_ordering(self, request: HttpRequest) -> tuple[str, ...]:
         # Today's business day first (an order number repeats daily). `is_today` is annotated by
         # get_queryset, so every admin with a foreign key to Order shows that key read-only.
-        return ["is_today", "-created_at"]
+        return ("is_today", "-created_at")
 
     @admin.display(description="order", ordering="order_number")
     def number(self, obj: Order) -> str:
@@ -235,7 +243,8 @@ class OrderAdmin(admin.ModelAdmin):
             return redirect(reverse("admin:orders_order_change", args=[order_id]) + "?confirm=refund")
         order = self._order(request, order_id, REFUND)
         reason = " ".join(request.POST.get("reason", "").split())
-        payment = Payment.objects.filter(order=order, pk=request.POST.get("payment") or None).first()
+        payment_id = as_uuid(request.POST.get("payment"))
+        payment = Payment.objects.filter(order=order, pk=payment_id).first() if payment_id else None
         if payment is None:
             self.message_user(request, "Choose the payment to refund.", messages.ERROR)
             return self._back(order)
@@ -255,7 +264,8 @@ class OrderAdmin(admin.ModelAdmin):
         if request.method != "POST":
             return redirect("admin:orders_order_change", order_id)
         order = self._order(request, order_id, REFUND)
-        refund = Refund.objects.filter(payment__order=order, pk=request.POST.get("refund") or None).first()
+        refund_id = as_uuid(request.POST.get("refund"))
+        refund = Refund.objects.filter(payment__order=order, pk=refund_id).first() if refund_id else None
         if refund is None:
             raise Http404("No such refund")
         try:

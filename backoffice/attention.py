@@ -102,10 +102,12 @@ def _rejected(orders: QuerySet[Order]) -> list[Problem]:
                         | Q(kitchen_delivery__status__in=(DeliveryStatus.REJECTED, DeliveryStatus.FAILED)))
                 .exclude(kitchen_status__in=(KitchenStatus.ACCEPTED, KitchenStatus.READY, KitchenStatus.COMPLETED))
                 .select_related("kitchen_delivery", "device"))
-    return [Problem(KITCHEN_REJECTED, order, getattr(order, "kitchen_delivery", None) and order.kitchen_delivery.updated_at,
-                    (order.kitchen_delivery.last_error[:160] if getattr(order, "kitchen_delivery", None)
-                     else "rejected by the kitchen"))
-            for order in rejected]
+    problems = []
+    for order in rejected:
+        delivery = getattr(order, "kitchen_delivery", None)
+        problems.append(Problem(KITCHEN_REJECTED, order, delivery.updated_at if delivery else order.updated_at,
+                                delivery.last_error[:160] if delivery else "rejected by the kitchen"))
+    return problems
 
 
 def _payments(orders: QuerySet[Order], now: datetime) -> list[Problem]:
@@ -121,8 +123,9 @@ def _payments(orders: QuerySet[Order], now: datetime) -> list[Problem]:
     for refund in (Refund.objects.filter(payment__order__in=orders, status__in=OPEN_REFUND_STATUSES,
                                          created_at__lte=stuck_before)
                    .select_related("payment__order", "payment__order__device")):
+        since = timezone.localtime(refund.created_at)
         problems.append(Problem(REFUND_STUCK, refund.payment.order, refund.created_at,
-                                f"{refund.get_status_display()} since {timezone.localtime(refund.created_at):%d %b %H:%M}",
+                                f"{refund.get_status_display()} since {since:%d %b %H:%M}",
                                 amount=refund.amount, payment_id=refund.payment_id, refund_id=refund.pk))
     handled = ProblemNotice.objects.filter(kind=LATE_PAYMENT_REFUNDED, handled_at__isnull=False).values("key")
     late = (Payment.objects.filter(order__in=orders, confirmed_order=False, status=PaymentStatus.REFUNDED,

@@ -16,7 +16,7 @@ WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 200, 8, 24, 18
 def hourly_bars(rows: list[HourRow]) -> SafeString:
     """Sales by hour as bars (height: rupees), each bar titled with its hour, orders and amount."""
     if not any(row.orders for row in rows):
-        return mark_safe('<p class="bo-muted">No paid orders in this period.</p>')  # noqa: S308 (a constant)
+        return mark_safe('<p class="bo-muted">No paid orders in this period.</p>')
     top = max(row.total for row in rows) or Decimal(1)
     slot = (WIDTH - LEFT) / len(rows)
     usable = HEIGHT - BOTTOM - TOP

@@ -57,7 +57,7 @@ class OrderScreen:
         """The payment a Refund would return: the one that paid the order, else one under review."""
         rows = [row for row in self.payments if row.refundable]
         confirmed = [row for row in rows if row.payment.confirmed_order]
-        return (confirmed or rows or [None])[0]
+        return (confirmed or rows)[0] if rows else None
 
     @property
     def can_resend(self) -> bool:

@@ -31,7 +31,7 @@ from payments.models import Payment, PaymentStatus, Provider, Refund, RefundStat
 ZERO = Decimal("0.00")
 SOLD = (OrderStatus.CONFIRMED, OrderStatus.REFUNDED)
 MAX_DAYS = 92
-PAYMENT_MODES = {Provider.PHONEPE_V2: "UPI (PhonePe)", Provider.PHONEPE_V1: "UPI (PhonePe)"}
+PAYMENT_MODES: dict[str, str] = {Provider.PHONEPE_V2: "UPI (PhonePe)", Provider.PHONEPE_V1: "UPI (PhonePe)"}
 
 
 @dataclass(frozen=True)
@@ -276,8 +276,8 @@ def orders_csv(period: Period, orders: QuerySet[Order]) -> str:
         for line in order.lines.all():
             options = "; ".join(f"{o.get('name')} x{o.get('total_quantity', o.get('quantity', 1))}"
                                 for o in line.options or [])
-            rows.append(head + [line.position + 1, line.sku, line.name, line.quantity, line.unit_price, options,
-                                line.note, line.gross_amount, line.discount_amount, line.net_amount, line.tax_amount,
-                                line.total_amount])
+            rows.append([*head, line.position + 1, line.sku, line.name, line.quantity, line.unit_price, options,
+                         line.note, line.gross_amount, line.discount_amount, line.net_amount, line.tax_amount,
+                         line.total_amount])
     return csv_text(ORDER_COLUMNS, rows)
 

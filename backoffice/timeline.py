@@ -23,7 +23,7 @@ from kiosk_project.core.money_format import rupees
 from orders.models import Order, OrderEvent, OrderStatus
 from payments.models import EventSource, Payment, PaymentEvent, Refund
 
-SOURCES = {EventSource.WEBHOOK_V2: "PhonePe webhook", EventSource.WEBHOOK_V1: "PhonePe callback",
+SOURCES: dict[str, str] = {EventSource.WEBHOOK_V2: "PhonePe webhook", EventSource.WEBHOOK_V1: "PhonePe callback",
            EventSource.STATUS_CHECK: "PhonePe status check", EventSource.INITIATE: "PhonePe",
            EventSource.REFUND: "PhonePe refund API", EventSource.REFUND_STATUS: "PhonePe refund status"}
 STATES = {"COMPLETED": "completed", "FAILED": "failed", "PENDING": "still pending", "INITIATED": "QR created"}
@@ -42,7 +42,7 @@ class Entry:
     order_key: int = 0  # ties at the same instant keep the order they happened in
 
 
-_ORDER_WORDS = {
+_ORDER_WORDS: dict[str, tuple[str, str]] = {
     OrderStatus.PENDING: ("Order placed", "info"),
     OrderStatus.CONFIRMED: ("Payment confirmed; order paid", "ok"),
     OrderStatus.EXPIRED: ("Order expired unpaid", "off"),
@@ -113,8 +113,9 @@ def _refund(refund: Refund) -> list[Entry]:
     raw = {"merchant_refund_id": refund.merchant_refund_id, "amount": str(refund.amount), "status": refund.status,
            "reason": refund.reason, "requested_by": refund.requested_by, "utr": refund.utr,
            "error_code": refund.error_code}
-    entries = [Entry(refund.created_at, actor_words(refund.requested_by), f"Refund of {rupees(refund.amount)} asked for",
-                     f"reason: {refund.reason}", "wait", "refund", link, raw)]
+    entries = [Entry(refund.created_at, actor_words(refund.requested_by),
+                     f"Refund of {rupees(refund.amount)} asked for", f"reason: {refund.reason}", "wait", "refund",
+                     link, raw)]
     if refund.completed_at:
         label = refund_label(refund.status)
         detail = f"UTR {refund.utr}" if refund.utr else (f"code {refund.error_code}" if refund.error_code else "")
@@ -137,7 +138,8 @@ def _attempt(attempt: KitchenDeliveryAttempt, delivery: KitchenDelivery) -> Entr
 
 def order_timeline(order: Order) -> list[Entry]:
     """Every entry of the order's story, oldest first."""
-    entries: list[Entry] = [_order_event(e) for e in OrderEvent.objects.filter(order=order).order_by("created_at", "id")]
+    events = OrderEvent.objects.filter(order=order).order_by("created_at", "id")
+    entries: list[Entry] = [_order_event(e) for e in events]
     payments = list(Payment.objects.filter(order=order).order_by("created_at"))
     for payment in payments:
         entries += _payment(payment)

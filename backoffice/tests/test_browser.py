@@ -252,7 +252,7 @@ def test_a_shift_in_the_back_office(scenes, live, open_as, capsys, settings):
     assert not Refund.objects.filter(payment__order=target).exists()
     report(capsys, "view-only user's refund: refused (HTTP 403), nothing refunded")
 
-    # -- the printed bill of a paid order, for the screenshot folder ----------------------------------------------------
+    # -- the printed bill of a paid order, for the screenshot folder ------------------------------------------
     page = open_as("shiva")
     page.goto(live + reverse("admin:orders_order_print", args=[printed.pk, "bill"]))
     shot(page, "13-bill-preview")

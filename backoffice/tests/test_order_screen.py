@@ -91,6 +91,8 @@ def test_a_branch_manager_refunds_with_a_reason(scenes, branch_manager):
     assert 'id="refund-amount">₹324.50' in page(client, order)
     client.post(url, {"payment": payment.pk, "reason": " "})
     assert not Refund.objects.exists()  # no reason, no refund
+    assert client.post(url, {"payment": "not-a-payment", "reason": "junk"}).status_code == 302
+    assert not Refund.objects.exists()
     resp = client.post(url, {"payment": payment.pk, "reason": "item not available"}, follow=True)
     refund = Refund.objects.get()
     assert refund.reason == "item not available" and refund.requested_by == "staff:bina"
