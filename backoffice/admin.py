@@ -36,6 +36,7 @@ from kiosk_project.core.errors import ApplicationError
 from kiosk_project.core.money_format import rupees
 from orders.models import KitchenStatus, Order, OrderStatus
 from orders.printing import DOCUMENTS, PAID, UnknownDocument, document_preview, order_print
+from payments.admin import ReadOnlyAdmin
 from payments.gateway import GatewayError
 from payments.models import Payment, Refund
 from payments.refunds import refund_check, refund_create
@@ -93,7 +94,7 @@ class HumanStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ReadOnlyAdmin):
     list_display = ("number", "day", "status_badge", "kitchen_badge", "amount", "mode", "kiosk",
                     "placed_at")
     list_display_links = ("number",)
@@ -159,14 +160,8 @@ class OrderAdmin(admin.ModelAdmin):
     def placed_at(self, obj: Order) -> str:
         return f"{timezone.localtime(obj.created_at):%d %b %H:%M:%S}"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # orders come from kiosks; history is never hand-written
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    # Read-only (ReadOnlyAdmin): orders come from kiosks, history is never hand-written; the actions below
+    # change an order only through the services that own each change.
 
     # -- the order screen ------------------------------------------------------------------------------
 
@@ -290,18 +285,9 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProblemNotice)
-class ProblemNoticeAdmin(admin.ModelAdmin):
+class ProblemNoticeAdmin(ReadOnlyAdmin):
     list_display = ("summary", "kind", "branch_code", "first_seen_at", "emailed_at", "emailed_to", "handled_by")
     list_filter = ("kind", "branch_code")
     search_fields = ("summary", "key")
     readonly_fields = [f.name for f in ProblemNotice._meta.fields]
     list_select_related = ("order",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
