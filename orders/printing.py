@@ -15,15 +15,19 @@ an order that is not paid says NOT PAID, DO NOT COOK.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import transaction
 
+from kiosk_project.core.logging import log_context
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.presenters import as_numbers
 from orders.selectors import order_payment_reference
 from orders.seller import seller_for
 from orders.tax_breakdown import tax_breakdown
+
+log = logging.getLogger(__name__)
 
 DOCUMENTS = {"kot": "KOT", "bill": "bill"}
 PAID = (OrderStatus.CONFIRMED, OrderStatus.REFUNDED)
@@ -86,4 +90,7 @@ def order_print(*, order: Order, document: str, actor: str) -> dict[str, Any]:
     copy = prints_so_far(locked, document) + 1
     OrderEvent.objects.create(order=locked, kind="print", actor=actor, data={"document": document, "copy": copy},
                               reason=f"{label} printed" if copy == 1 else f"{label} reprinted (copy {copy})")
+    with log_context(order_id=str(locked.pk)):
+        log.info("document printed", extra={"document": document, "copy": copy, "actor": actor,
+                                            "paid": locked.status in PAID})
     return {**document_context(order=locked, document=document, copy=copy), "preview": False, "printed_by": actor}

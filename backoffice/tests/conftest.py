@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
@@ -12,9 +14,20 @@ from payments.gateway import reset_gateway
 PASSWORD = "a-long-test-password-1"
 
 
+def ensure_roles() -> None:
+    """The roles exactly as the data migration makes them; a transactional test before this one may have
+    flushed the tables the migration filled."""
+    if Group.objects.filter(name__in=["Shift manager", "Branch manager", "Accountant"]).count() < 3:
+        from django.apps import apps
+
+        roles = importlib.import_module("backoffice.migrations.0002_roles")
+        roles.create_roles(apps, None)
+
+
 def make_user(username: str, *, role: str | None = None, perms: tuple[str, ...] = (), **fields) -> User:
     user = User.objects.create_user(username, f"{username}@example.com", PASSWORD, is_staff=True, **fields)
     if role:
+        ensure_roles()
         user.groups.add(Group.objects.get(name=role))
     for code in perms:
         app_label, codename = code.split(".")

@@ -53,7 +53,7 @@ def test_takings_equal_the_sum_of_the_orders(day_of_business, accountant):
     assert report.taxable_value == taxable and report.breakdown.not_taxed == not_taxed
     assert report.taxable_value + report.breakdown.not_taxed == sums["excl"]
     assert report.breakdown.tax_total == report.tax
-    assert report.breakdown.not_taxed == Decimal("80.00")  # four sales x the untaxed PC charge (Pickup, Others)
+    assert report.breakdown.not_taxed == Decimal("60.00")  # three takeaway sales x the untaxed PC charge
     refunded = day_of_business["refunded"]
     assert report.refunds == refunded.total_amount_include_tax and report.refunded_orders == 1
     assert report.net == report.total - report.refunds

@@ -43,3 +43,18 @@ def test_the_client_address_honours_only_the_configured_proxies(rf, settings):
     assert client_ip(request) == "10.0.0.5"
     settings.BACKOFFICE_PROXY_COUNT = 1
     assert client_ip(request) == "203.0.113.7"  # not the 6.6.6.6 the client wrote itself
+
+
+def test_each_role_has_exactly_its_permissions():
+    from django.contrib.auth.models import Group
+
+    from backoffice.tests.conftest import ensure_roles
+
+    ensure_roles()
+    perms = {g.name: {f"{p.content_type.app_label}.{p.codename}" for p in g.permissions.all()}
+             for g in Group.objects.prefetch_related("permissions__content_type")}
+    assert "payments.refund_payment" in perms["Branch manager"]
+    assert "payments.refund_payment" not in perms["Shift manager"] | perms["Accountant"]
+    assert "orders.print_order" in perms["Shift manager"] and "orders.print_order" not in perms["Accountant"]
+    assert "orders.view_reports" in perms["Accountant"] and "orders.view_reports" not in perms["Shift manager"]
+    assert not any(p.split(".")[1].startswith(("change_", "delete_")) for p in perms["Accountant"])
