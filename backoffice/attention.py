@@ -5,7 +5,7 @@ disappears as soon as it is fixed: a resend that reaches Rista, a refund that
 completes. The one exception is a late payment that was refunded by itself:
 nothing is left to fix, but someone should know (the customer paid, got an
 expired order and their money back), so it stays until a manager marks it
-handled (backoffice.models.ProblemNotice.handled_at).
+handled (backoffice.models.ProblemNotice.handled_at), for a week at most.
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ from kds_bridge.models import DeliveryStatus
 from kds_bridge.selectors import kitchen_stuck_orders
 from orders.models import KitchenStatus, Order, OrderStatus
 from payments.models import OPEN_REFUND_STATUSES, Payment, PaymentStatus, Refund, RefundStatus
+
+# A late payment refunded by itself is news for this long (someone may want to tell the customer); older
+# ones are history, so a first deployment does not flood the list (and the managers' mail) with them.
+LATE_PAYMENT_NEWS_FOR = timedelta(days=7)
 
 KITCHEN_LATE = "kitchen_late"
 KITCHEN_REJECTED = "kitchen_rejected"
@@ -129,7 +133,7 @@ def _payments(orders: QuerySet[Order], now: datetime) -> list[Problem]:
                                 amount=refund.amount, payment_id=refund.payment_id, refund_id=refund.pk))
     handled = ProblemNotice.objects.filter(kind=LATE_PAYMENT_REFUNDED, handled_at__isnull=False).values("key")
     late = (Payment.objects.filter(order__in=orders, confirmed_order=False, status=PaymentStatus.REFUNDED,
-                                   flagged_at__isnull=False)
+                                   flagged_at__gte=now - LATE_PAYMENT_NEWS_FOR)
             .exclude(order__status=OrderStatus.CONFIRMED)
             .select_related("order", "order__device"))
     handled_keys = set(handled.values_list("key", flat=True))
