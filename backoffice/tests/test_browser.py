@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from django.urls import reverse
 
 from backoffice.tests.conftest import PASSWORD, make_user
@@ -54,6 +55,9 @@ def browser(live):
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield chromium
         chromium.close()
+        # While Playwright's loop runs, Django keeps this thread's connections per context (asgiref), so the
+        # test's ORM calls opened their own; close them here, or the test database cannot be dropped.
+        connections.close_all()
 
 
 @pytest.fixture
