@@ -68,7 +68,7 @@ def test_the_bill_is_a_tax_invoice_only_when_paid(scenes, shift, settings):
     assert settings.RESTAURANT_LEGAL_NAME in bill and settings.RESTAURANT_GSTIN in bill
     assert paid.invoice_number and paid.invoice_number in bill
     assert "Taxable value @ GST 5%" in bill and "290.00" in bill and "7.25" in bill
-    assert "Not taxed (PC)" in bill and "Ref " in bill
+    assert "Not taxed (PC)" in bill and "Ref " in bill and "SAC 996331" in bill
     unpaid = scenes.failed_payment()
     doc = client.post(reverse("admin:orders_order_print", args=[unpaid.pk, "bill"])).content.decode()
     assert "NOT A TAX INVOICE" in doc and "NOT PAID" in doc and "Paid by UPI" not in doc
@@ -80,7 +80,7 @@ def test_a_refunded_bill_says_refunded(scenes, shift):
     order = scenes.refunded()
     assert order.status == OrderStatus.REFUNDED
     bill = client_for(shift).post(reverse("admin:orders_order_print", args=[order.pk, "bill"])).content.decode()
-    assert "REFUNDED" in bill and "TAX INVOICE" in bill
+    assert "REFUNDED" in bill and "TAX INVOICE" in bill and "Refunded in full" in bill and "Thank you" not in bill
 
 
 def test_a_branch_manager_refunds_with_a_reason(scenes, branch_manager):
