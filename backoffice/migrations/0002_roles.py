@@ -27,9 +27,10 @@ ROLES = {"Shift manager": SHIFT, "Branch manager": BRANCH, "Accountant": ACCOUNT
 def create_roles(apps, schema_editor):
     # Permissions are normally created after all migrations (post_migrate); the roles need them now.
     for config in apps.get_app_configs():
-        config.models_module = True
+        original = getattr(config, "models_module", None)
+        config.models_module = True  # create_permissions skips an app without it
         create_permissions(config, verbosity=0, apps=apps)
-        config.models_module = None
+        config.models_module = original
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, codes in ROLES.items():
