@@ -26,7 +26,7 @@ from django.utils.html import format_html
 from backoffice.access import HANDLE, PRINT, REFUND, RESEND, can, orders_visible_to
 from backoffice.alerts import problem_mark_handled
 from backoffice.attention import problems_for_order
-from backoffice.labels import kitchen_label, mode_label
+from backoffice.labels import kitchen_label, mode_label, refund_label
 from backoffice.models import ProblemNotice
 from backoffice.order_screen import order_screen
 from backoffice.search import order_search, with_today_first
@@ -251,8 +251,8 @@ class OrderAdmin(ReadOnlyAdmin):
         except (ApplicationError, GatewayError) as exc:
             self.message_user(request, f"Nothing refunded: {exc}", messages.ERROR)
             return self._back(order)
-        self.message_user(request, f"Refund of {rupees(refund.amount)} {refund.get_status_display().lower()} "
-                                   f"({refund.merchant_refund_id}).", messages.SUCCESS)
+        self.message_user(request, f"Refund of {rupees(refund.amount)} started ({refund.merchant_refund_id}): "
+                                   f"{refund_label(refund.status).text}.", messages.SUCCESS)
         return self._back(order)
 
     def check_refund_view(self, request: HttpRequest, order_id: Any) -> HttpResponse:

@@ -115,6 +115,10 @@ def order_label(status: str, *, last_payment: str | None = None, late_refund: st
             return Label("Waiting for payment (QR shown)", "wait", status)
         return Label("Waiting for payment (no QR yet)", "wait", status)
     if status == OrderStatus.CONFIRMED:
+        if last_payment == PaymentStatus.REFUND_PENDING:
+            return Label("Paid; refund in progress", "wait", status)
+        if last_payment == PaymentStatus.NEEDS_REVIEW:
+            return Label("Paid; payment needs review", "bad", status)
         return Label("Paid", "ok", status)
     if status == OrderStatus.REFUNDED:
         return Label("Refunded", "off", status)

@@ -87,12 +87,18 @@ def _payment(payment: Payment) -> list[Entry]:
     entries = [Entry(payment.created_at, "Kiosk", f"UPI QR asked for, {rupees(payment.amount)}",
                      f"reference {payment.merchant_reference}", "info", "payment", link, raw)]
     if payment.completed_at:
-        detail = {"SUCCEEDED": f"UTR {payment.utr}" if payment.utr else "",
-                  "FAILED": f"PhonePe code {payment.error_code}" if payment.error_code else ""}.get(payment.status, "")
-        if payment.flag_reason:
-            detail = f"{detail}; {payment.flag_reason}".strip("; ")
-        entries.append(Entry(payment.completed_at, "PhonePe", f"Payment {payment.merchant_reference}: {label.text}",
-                             detail, label.tone, "payment", link, raw))
+        # What happened then (the payment's status now may have moved on, e.g. to a refund).
+        if payment.paid_amount is not None:
+            full = payment.paid_amount == payment.amount
+            what = (f"Customer paid {rupees(payment.paid_amount)}" if full else
+                    f"Customer paid {rupees(payment.paid_amount)}, not the {rupees(payment.amount)} asked")
+            tone = "ok" if full else "bad"
+        else:
+            what, tone = f"Payment {label.text.lower()}", label.tone
+        detail = "; ".join(part for part in (
+            f"UTR {payment.utr}" if payment.utr else "",
+            f"PhonePe code {payment.error_code}" if payment.error_code else "", payment.flag_reason) if part)
+        entries.append(Entry(payment.completed_at, "PhonePe", what, detail, tone, "payment", link, raw))
     return entries
 
 

@@ -98,7 +98,10 @@ def test_a_branch_manager_refunds_with_a_reason(scenes, branch_manager):
     assert refund.reason == "item not available" and refund.requested_by == "staff:bina"
     assert refund.status in (RefundStatus.PENDING, RefundStatus.COMPLETED)
     assert "Refund of ₹324.50" in resp.content.decode()
-    assert "Refund of ₹324.50 asked for" in page(client, order)
+    html = page(client, order)
+    assert "Refund of ₹324.50 asked for" in html and "Customer paid ₹324.50" in html
+    if refund.status == RefundStatus.PENDING:
+        assert "Paid; refund in progress" in html
 
 
 @pytest.mark.parametrize("who", ["shift", "accountant", "viewer"])
