@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a machine with only python3:
 #   make run    the backend and its sandboxes on embedded defaults (or real services when their URLs are set)
-#   make test   the whole suite on real PostgreSQL and Redis (started on the fly when their URLs are unset)
+#   make test   the whole suite on real PostgreSQL and Redis (started on the fly when their URLs are unset),
+#               and the back office in Debian's Chromium (installed with apt when missing)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -20,13 +21,14 @@ run: install
 	$(PY) scripts/run.py
 
 test: install
+	@$(PY) scripts/browser.py >/dev/null  # Debian's Chromium for the back office's browser tests
 	$(PY) scripts/testservices.py -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
 
 typecheck: install
-	$(VENV)/bin/mypy kiosk_project catalog orders payments kds_bridge
+	$(VENV)/bin/mypy kiosk_project catalog orders payments kds_bridge backoffice
 
 bench: install
 	$(PY) scripts/testservices.py -- $(PY) -m bench.run

@@ -49,7 +49,22 @@ def wait_for(fetch, done, what: str, timeout: float = 30.0):
         time.sleep(0.3)
 
 
+def back_office_is_styled() -> None:
+    """The admin's pages and their CSS come from gunicorn itself (WhiteNoise), not a CDN or nothing."""
+    import re
+
+    with urllib.request.urlopen(f"{BASE}/admin/login/", timeout=30) as resp:
+        page = resp.read().decode()
+    sheets = re.findall(r'href="(/static/[^"]+\.css)"', page)
+    check(any("admin/css/base" in s for s in sheets) and any("backoffice" in s for s in sheets),
+          "the back office's login page links its stylesheets")
+    for sheet in sheets:
+        with urllib.request.urlopen(BASE + sheet, timeout=30) as resp:
+            check(resp.status == 200 and resp.headers["Content-Type"].startswith("text/css"), f"{sheet} is served")
+
+
 def main() -> None:
+    back_office_is_styled()
     status, headers, menu = call("GET", f"{API}/catalog")
     check(status == 200, f"menu answers 200 (got {status})")
     check(len(menu.get("items", [])) == 33, "menu has the sample's 33 items")

@@ -7,7 +7,9 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from kds_bridge.models import KitchenDelivery, KitchenDeliveryAttempt
 from kds_bridge.recovery import kitchen_delivery_resend
@@ -42,7 +44,7 @@ class KitchenDeliveryAdmin(admin.ModelAdmin):
     list_filter = ("status", "order__kitchen_status")
     search_fields = ("order__order_number", "source_invoice_number", "rista_invoice_number", "order__id")
     list_select_related = ("order",)
-    readonly_fields = ("order", "status", "attempts", "next_attempt_at", "claimed_until", "claimed_by",
+    readonly_fields = ("order_number", "order", "status", "attempts", "next_attempt_at", "claimed_until", "claimed_by",
                        "source_invoice_number", "rista_invoice_number", "last_error", "created_at", "updated_at",
                        "delivered_at", "alerted_at")
     inlines = [KitchenDeliveryAttemptInline]
@@ -51,11 +53,12 @@ class KitchenDeliveryAdmin(admin.ModelAdmin):
 
     @admin.display(description="order", ordering="order__order_number")
     def order_number(self, obj: KitchenDelivery) -> str:
-        return obj.order.order_number
+        url = reverse("admin:orders_order_change", args=[obj.order_id])
+        return format_html('<a href="{}"><b>{}</b></a>', url, obj.order.order_number)
 
     @admin.display(description="kitchen", ordering="order__kitchen_status")
     def kitchen_status(self, obj: KitchenDelivery) -> str:
-        return obj.order.kitchen_status
+        return obj.order.get_kitchen_status_display()
 
     @admin.display(description="last error")
     def short_error(self, obj: KitchenDelivery) -> str:
@@ -75,8 +78,8 @@ class KitchenDeliveryAdmin(admin.ModelAdmin):
         return False
 
     def has_resend_permission(self, request: HttpRequest) -> bool:
-        # The row itself stays read-only; resending is what the change permission grants.
-        return request.user.has_perm("kds_bridge.change_kitchendelivery")
+        # The row itself stays read-only; resending has its own permission.
+        return request.user.has_perm("kds_bridge.resend_kitchendelivery")
 
     @admin.action(description="Resend to kitchen (never a second ticket)", permissions=["resend"])
     def resend_to_kitchen(self, request: HttpRequest, queryset: QuerySet[KitchenDelivery]) -> None:

@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class KdsBridgeConfig(AppConfig):
     name = "kds_bridge"
+    verbose_name = "Kitchen"

@@ -60,6 +60,7 @@ class KitchenDelivery(models.Model):
     class Meta:
         verbose_name_plural = "kitchen deliveries"
         ordering = ["-created_at"]
+        permissions = [("resend_kitchendelivery", "Can resend an order to the kitchen")]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=DeliveryStatus.values), name="kitchen_delivery_status_valid"),
             models.CheckConstraint(condition=~Q(status=DeliveryStatus.DELIVERED) | ~Q(rista_invoice_number=""),

@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class OrdersConfig(AppConfig):
     name = "orders"
+    verbose_name = "Orders"

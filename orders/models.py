@@ -81,8 +81,19 @@ class Order(models.Model):
     expires_at = models.DateTimeField()
     confirmed_at = models.DateTimeField(null=True, blank=True)
 
+    # The GST tax invoice, given when the order is paid (orders.invoices): consecutive per branch and year.
+    invoice_number = models.CharField(max_length=16, blank=True, default="",
+                                      help_text="e.g. BLR1/2526/42; empty until the order is paid.")
+    invoice_serial = models.PositiveIntegerField(null=True, blank=True)
+    invoice_financial_year = models.CharField(max_length=7, blank=True, default="", help_text="e.g. 2025-26")
+    invoiced_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         ordering = ["-created_at"]
+        permissions = [
+            ("print_order", "Can print and reprint KOTs and bills"),
+            ("view_reports", "Can see sales reports and export them"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(subtotal__gte=0), name="order_subtotal_non_negative"),
             models.CheckConstraint(condition=Q(tax_total__gte=0), name="order_tax_non_negative"),
@@ -96,11 +107,16 @@ class Order(models.Model):
                                     name="order_number_unique_per_branch_day"),
             models.UniqueConstraint(fields=["device", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
                                     name="order_idempotency_key_unique_per_device"),
+            models.UniqueConstraint(fields=["branch_code", "invoice_financial_year", "invoice_serial"],
+                                    condition=Q(invoice_serial__isnull=False), name="order_invoice_serial_unique"),
+            models.CheckConstraint(condition=Q(invoice_serial__isnull=True) | ~Q(invoice_number=""),
+                                   name="order_invoice_serial_has_number"),
         ]
         indexes = [
             models.Index(fields=["device", "-created_at"], name="order_device_recent"),
             models.Index(fields=["expires_at"], condition=Q(status="PENDING"), name="order_pending_expiry"),
             models.Index(fields=["order_number", "business_day"], name="order_number_lookup"),
+            models.Index(fields=["business_day", "branch_code"], name="order_business_day"),
         ]
 
     def __str__(self) -> str:
@@ -187,3 +203,18 @@ class OrderNumberCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.branch_code} {self.business_day}: {self.last_value}"
+
+
+class InvoiceCounter(models.Model):
+    """The last tax invoice serial handed out per branch and financial year (see orders.invoices)."""
+
+    branch_code = models.CharField(max_length=64)
+    financial_year = models.CharField(max_length=7)
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["branch_code", "financial_year"],
+                                               name="invoice_counter_unique_per_branch_year")]
+
+    def __str__(self) -> str:
+        return f"{self.branch_code} {self.financial_year}: {self.last_value}"

@@ -21,6 +21,7 @@ from kiosk_project.core.errors import ApplicationError, Conflict
 from kiosk_project.core.kiosk_auth import Kiosk
 from kiosk_project.core.logging import log_context
 from kiosk_project.core.order_modes import order_mode_pricing
+from orders.invoices import invoice_assign
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.numbers import allocate_order_number, business_day, format_order_number
 from orders.presenters import quote_payload
@@ -238,7 +239,9 @@ def order_confirm_paid(*, order_id: Any, actor: str, payment_reference: str, amo
     Must run inside the caller's transaction (the payment's success is recorded in
     the same one). This is the single place a paid order is handed to the kitchen:
     the kitchen delivery row is written in this transaction, never earlier, so
-    nothing unpaid can reach Rista and nothing paid can be lost. Returns False when
+    nothing unpaid can reach Rista and nothing paid can be lost. The tax invoice
+    number is given here too, so the series follows the order of payment without
+    gaps (orders.invoices). Returns False when
     the order was no longer PENDING (a replay, a race, or an expired order).
     """
     from kds_bridge.services import kitchen_delivery_create
@@ -249,6 +252,7 @@ def order_confirm_paid(*, order_id: Any, actor: str, payment_reference: str, amo
         confirmed_at=timezone.now(), status_reason="",
     )
     if confirmed:
+        invoice_assign(order_id=order_id)
         kitchen_delivery_create(order_id=order_id)
         metrics.incr("orders.confirmed")
     return confirmed

@@ -1,17 +1,27 @@
-"""Back office: every payment attempt with its PhonePe ledger, read-only; refunds in full, audited."""
+"""Back office: every payment attempt with its PhonePe ledger, read-only.
+
+Refunds are made from the order's screen (one order at a time, with the amount
+shown, a reason required and the refund permission checked), never as a bulk
+action on this list.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
-from kiosk_project.core.errors import ApplicationError
-from payments.gateway import GatewayError
+from kiosk_project.core.money_format import rupees
 from payments.models import Payment, PaymentEvent, Refund
-from payments.refunds import refund_create
+
+
+def order_link(order: Any) -> str:
+    url = reverse("admin:orders_order_change", args=[order.pk])
+    return format_html('<a href="{}"><b>{}</b></a>', url, order.order_number)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -73,41 +83,40 @@ class FlaggedFilter(admin.SimpleListFilter):
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ("merchant_reference", "order_number", "amount", "paid_amount", "status", "flag_reason",
-                    "provider", "created_at")
+    list_display = ("merchant_reference", "order_number", "amount_rupees", "paid_rupees", "status", "flag_reason",
+                    "utr", "created_at")
     list_filter = ("status", FlaggedFilter, "provider", "created_at")
     search_fields = ("merchant_reference", "provider_order_id", "utr", "order__order_number", "=order__id")
     list_select_related = ("order",)
-    date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in Payment._meta.fields]
+    readonly_fields = ["order_number", *[f.name for f in Payment._meta.fields]]
     inlines = [RefundInline, PaymentEventInline]
-    actions = ["refund_in_full"]
 
     @admin.display(description="order", ordering="order__order_number")
     def order_number(self, obj: Payment) -> str:
-        return obj.order.order_number
+        return order_link(obj.order)
 
-    def has_refund_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)
+    @admin.display(description="amount", ordering="amount")
+    def amount_rupees(self, obj: Payment) -> str:
+        return rupees(obj.amount)
 
-    @admin.action(description="Refund in full (PhonePe)", permissions=["refund"])
-    def refund_in_full(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
-        actor = f"staff:{request.user.get_username()}"
-        for payment in queryset:
-            try:
-                refund = refund_create(payment_id=payment.pk, reason=f"manager refund by {actor}", requested_by=actor)
-            except (ApplicationError, GatewayError) as exc:
-                self.message_user(request, f"{payment.merchant_reference}: {exc}", messages.ERROR)
-                continue
-            self.message_user(request, f"{payment.merchant_reference}: refund {refund.merchant_refund_id} "
-                                       f"{refund.status}", messages.SUCCESS)
+    @admin.display(description="paid", ordering="paid_amount")
+    def paid_rupees(self, obj: Payment) -> str:
+        return rupees(obj.paid_amount) or "-"
 
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ("merchant_refund_id", "payment", "amount", "status", "reason", "requested_by", "created_at",
-                    "completed_at")
+    list_display = ("merchant_refund_id", "order_number", "payment", "amount_rupees", "status", "reason",
+                    "requested_by", "created_at", "completed_at")
     list_filter = ("status", "created_at")
-    search_fields = ("merchant_refund_id", "payment__merchant_reference", "payment__order__order_number")
-    list_select_related = ("payment",)
-    readonly_fields = [f.name for f in Refund._meta.fields]
+    search_fields = ("merchant_refund_id", "utr", "payment__merchant_reference", "payment__order__order_number")
+    list_select_related = ("payment", "payment__order")
+    readonly_fields = ["order_number", *[f.name for f in Refund._meta.fields]]
+
+    @admin.display(description="order", ordering="payment__order__order_number")
+    def order_number(self, obj: Refund) -> str:
+        return order_link(obj.payment.order)
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_rupees(self, obj: Refund) -> str:
+        return rupees(obj.amount)

@@ -8,6 +8,7 @@ from django.core import checks
 
 class PaymentsConfig(AppConfig):
     name = "payments"
+    verbose_name = "Payments"
 
     def ready(self) -> None:
         checks.register(check_payment_settings, checks.Tags.compatibility)

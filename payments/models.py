@@ -79,6 +79,7 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("refund_payment", "Can refund a payment to the customer")]
         constraints = [
             models.UniqueConstraint(fields=["merchant_reference"], name="payment_merchant_reference_unique"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),

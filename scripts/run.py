@@ -66,6 +66,8 @@ def main() -> int:
 
     manage = [PY, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True)
+    # The admin's and back office's CSS and JS, served by WhiteNoise from gunicorn (no CDN, works offline).
+    subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True)
     kiosk_key = _demo_kiosk(manage, env)
 
     procs: list[tuple[str, subprocess.Popen]] = []
@@ -118,7 +120,9 @@ def main() -> int:
    API            {base}/api/v1/catalog
    API docs       {base}/api/docs/
    Health         {base}/health
-   Back office    {base}/admin/   (create a manager: .venv/bin/python manage.py createsuperuser)
+   Back office    {base}/admin/   (create a manager: .venv/bin/python manage.py createsuperuser;
+                  roles Shift manager / Branch manager / Accountant are groups: README "For managers")
+   Alert emails   printed here (console email backend)
    Rista sandbox  http://127.0.0.1:{RISTA_PORT}/
    PhonePe sandbox http://127.0.0.1:{PHONEPE_PORT}/   (press Pay here to play the customer's phone)
  Demo kiosk key   {kiosk_key or '(created by the orders app)'}

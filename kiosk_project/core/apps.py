@@ -4,7 +4,7 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "kiosk_project.core"
     label = "core"
-    verbose_name = "Kiosks and platform"
+    verbose_name = "Kiosks"
 
     def ready(self) -> None:
         # Registers the signal receivers that invalidate every process's kiosk key cache on a device change,

@@ -19,7 +19,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin with the back office's own site (index, search, board, reports): backoffice.site.
+    "backoffice.apps.BackOfficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -32,11 +33,15 @@ INSTALLED_APPS = [
     "orders",
     "payments",
     "kds_bridge",
+    "backoffice",
+    "axes",  # last, as its docs ask: it watches every login of the apps above
 ]
 
 MIDDLEWARE = [
     "kiosk_project.core.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from gunicorn (compressed, cached forever by hashed name), before any other work.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "kiosk_project.core.middleware.ApiBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -44,8 +49,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a locked-out login into the lockout page
     # Last, so it sees view exceptions first: a database outage in a non-DRF view is a 503, not a 500.
     "kiosk_project.core.exception_handler.DatabaseUnavailableMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses logins while locked out, counts failures
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "kiosk_project.urls"
@@ -61,6 +72,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            "builtins": ["kiosk_project.core.templatetags.money"],
         },
     },
 ]
@@ -162,7 +174,14 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+# WhiteNoise serves STATIC_ROOT (filled by collectstatic: make run and the Docker image run it) with
+# hashed names, gzip/brotli variants and far-future cache headers. Nothing is loaded from a CDN.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": env("STATICFILES_BACKEND",
+                                   default="whitenoise.storage.CompressedManifestStaticFilesStorage")},
+}
 
 # --- API --------------------------------------------------------------------------------------
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
@@ -325,3 +344,45 @@ CELERY_BEAT_SCHEDULE = {
     "kitchen-sweep": {"task": "kds_bridge.tasks.kitchen_sweep_task", "schedule": 10.0},
     "kitchen-alert-check": {"task": "kds_bridge.tasks.kitchen_alert_check_task", "schedule": 60.0},
 }
+
+# --- The seller on GST tax invoices (orders.seller; per branch once branches are data) -----------
+RESTAURANT_LEGAL_NAME = env("RESTAURANT_LEGAL_NAME", default="")
+RESTAURANT_TRADE_NAME = env("RESTAURANT_TRADE_NAME", default="")
+RESTAURANT_ADDRESS = env("RESTAURANT_ADDRESS", default="")
+RESTAURANT_GSTIN = env("RESTAURANT_GSTIN", default="")
+RESTAURANT_FSSAI = env("RESTAURANT_FSSAI", default="")
+RESTAURANT_PHONE = env("RESTAURANT_PHONE", default="")
+INVOICE_PREFIX = env("INVOICE_PREFIX", default="BLR1")  # 1-4 letters/digits before each invoice number
+
+# --- Back office ----------------------------------------------------------------------------------
+# Problems that need a person (backoffice.attention) are emailed to users with the "receives problem
+# alerts" permission (the Shift manager and Branch manager roles) and to these extra addresses.
+BACKOFFICE_ALERT_EMAILS = env.list("BACKOFFICE_ALERT_EMAILS", default=[])
+BACKOFFICE_REFUND_STUCK_AFTER_SECONDS = env.int("BACKOFFICE_REFUND_STUCK_AFTER_SECONDS", default=3600)
+BACKOFFICE_BOARD_REFRESH_SECONDS = env.int("BACKOFFICE_BOARD_REFRESH_SECONDS", default=5)
+BACKOFFICE_LOGIN_RATE_PER_MINUTE = env.int("BACKOFFICE_LOGIN_RATE_PER_MINUTE", default=20)  # per IP; 0 = off
+
+# Failed logins (django-axes): AXES_FAILURE_LIMIT failures for one username from one IP address lock
+# that pair out for AXES_COOLOFF_MINUTES; a successful login resets the count.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15.0) / 60  # axes takes hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "backoffice/locked_out.html"
+AXES_VERBOSE = False
+# Behind reverse proxies, how many of them append to X-Forwarded-For (0: none, use REMOTE_ADDR). Set it
+# to exactly the number you run, or a client could choose the address we count and lock out.
+AXES_CLIENT_IP_CALLABLE = "backoffice.security.client_ip"
+
+# --- Email (alerts to managers) ---------------------------------------------------------------------
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)  # an SMTP server that hangs must not hang the job
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="kiosk-backoffice@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+CELERY_BEAT_SCHEDULE["backoffice-problems-notify"] = {"task": "backoffice.tasks.problems_notify_task",
+                                                      "schedule": 30.0}

@@ -30,3 +30,12 @@ CATALOG_FILL_WAIT = 3.0
 KDS_SEND_TIME_LIMIT_MARGIN = 2.0
 KDS_LEASE_MARGIN = 1.0
 LOGGING["loggers"]["django.request"] = {"level": "ERROR"}
+# No collectstatic before tests: serve from the apps' static folders (WhiteNoise finds them itself).
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+RESTAURANT_LEGAL_NAME = "Test Dosa House Private Limited"
+RESTAURANT_TRADE_NAME = "Test Dosa House"
+RESTAURANT_ADDRESS = "12, 4th Block, Jayanagar | Bengaluru 560011, Karnataka"
+RESTAURANT_GSTIN = "29AABCT1234E1Z5"
+RESTAURANT_FSSAI = "11224999000123"
