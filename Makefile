@@ -28,7 +28,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 typecheck: install
-	$(VENV)/bin/mypy kiosk_project catalog orders payments kds_bridge backoffice
+	$(VENV)/bin/mypy kiosk_project catalog orders payments kds_bridge backoffice kiosk_screen
 
 bench: install
 	$(PY) scripts/testservices.py -- $(PY) -m bench.run

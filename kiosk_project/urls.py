@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("orders.urls")),
     path("api/v1/", include("payments.urls")),
     path("api/v1/", include("kds_bridge.urls")),
+    path("kiosk/", include("kiosk_screen.urls")),
 ]
 
 handler400 = "kiosk_project.core.exception_handler.json_400"

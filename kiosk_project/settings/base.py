@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "payments",
     "kds_bridge",
     "backoffice",
+    "kiosk_screen",  # the reference kiosk screen at /kiosk/ (static page + modules; calls only the public API)
     "axes",  # last, as its docs ask: it watches every login of the apps above
 ]
 
@@ -386,3 +387,12 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="kiosk-backoffice@localho
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 CELERY_BEAT_SCHEDULE["backoffice-problems-notify"] = {"task": "backoffice.tasks.problems_notify_task",
                                                       "schedule": 30.0}
+
+# --- The kiosk screen at /kiosk/ (kiosk_screen) ------------------------------------------------------
+# A customer who stops touching the screen is asked "Still there?" after KIOSK_SCREEN_IDLE_SECONDS, and
+# KIOSK_SCREEN_IDLE_WARNING_SECONDS later the screen returns to welcome and cancels the open order.
+KIOSK_SCREEN_IDLE_SECONDS = env.int("KIOSK_SCREEN_IDLE_SECONDS", default=90)
+KIOSK_SCREEN_IDLE_WARNING_SECONDS = env.int("KIOSK_SCREEN_IDLE_WARNING_SECONDS", default=20)
+KIOSK_SCREEN_MENU_REFRESH_SECONDS = env.int("KIOSK_SCREEN_MENU_REFRESH_SECONDS", default=15)  # ETag revalidation
+KIOSK_SCREEN_POLL_SECONDS = env.float("KIOSK_SCREEN_POLL_SECONDS", default=3.0)  # the contract's status poll
+KIOSK_SCREEN_DONE_SECONDS = env.int("KIOSK_SCREEN_DONE_SECONDS", default=45)  # the order number stays this long

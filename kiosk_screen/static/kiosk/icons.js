@@ -1,0 +1,23 @@
+// The screen's icons, drawn here (no icon font, nothing fetched). Each is an SVG string for dom.svg().
+const NS = 'xmlns="http://www.w3.org/2000/svg"';
+
+export const ICONS = {
+  // India's food marks: a green square with a dot (veg), a brown square with a triangle (non-veg).
+  veg: `<svg ${NS} viewBox="0 0 24 24" aria-hidden="true"><rect x="1.5" y="1.5" width="21" height="21" rx="3" fill="#fff" stroke="#1f8a3b" stroke-width="2.5"/><circle cx="12" cy="12" r="5.5" fill="#1f8a3b"/></svg>`,
+  "non-veg": `<svg ${NS} viewBox="0 0 24 24" aria-hidden="true"><rect x="1.5" y="1.5" width="21" height="21" rx="3" fill="#fff" stroke="#8b2b12" stroke-width="2.5"/><path d="M12 6l6 11H6z" fill="#8b2b12"/></svg>`,
+  egg: `<svg ${NS} viewBox="0 0 24 24" aria-hidden="true"><rect x="1.5" y="1.5" width="21" height="21" rx="3" fill="#fff" stroke="#c98a00" stroke-width="2.5"/><ellipse cx="12" cy="12.5" rx="4.5" ry="6" fill="#c98a00"/></svg>`,
+  plus: `<svg ${NS} viewBox="0 0 24 24" aria-hidden="true"><path d="M12 5v14M5 12h14" stroke="currentColor" stroke-width="2.6" stroke-linecap="round" fill="none"/></svg>`,
+  minus: `<svg ${NS} viewBox="0 0 24 24" aria-hidden="true"><path d="M5 12h14" stroke="currentColor" stroke-width="2.6" stroke-linecap="round" fill="none"/></svg>`,
+  back: `<svg ${NS} viewBox="0 0 24 24" aria-hidden="true"><path d="M15 5l-7 7 7 7" stroke="currentColor" stroke-width="2.6" stroke-linecap="round" stroke-linejoin="round" fill="none"/></svg>`,
+  bag: `<svg ${NS} viewBox="0 0 24 24" aria-hidden="true"><path d="M5 8h14l-1.2 12.2a1 1 0 0 1-1 .8H7.2a1 1 0 0 1-1-.8z" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round"/><path d="M9 8V6.5a3 3 0 0 1 6 0V8" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"/></svg>`,
+  check: `<svg ${NS} viewBox="0 0 64 64" aria-hidden="true"><circle cx="32" cy="32" r="30" fill="currentColor"/><path d="M18 33l9 9 19-20" stroke="#fff" stroke-width="6" stroke-linecap="round" stroke-linejoin="round" fill="none"/></svg>`,
+  cross: `<svg ${NS} viewBox="0 0 64 64" aria-hidden="true"><circle cx="32" cy="32" r="30" fill="currentColor"/><path d="M22 22l20 20M42 22L22 42" stroke="#fff" stroke-width="6" stroke-linecap="round" fill="none"/></svg>`,
+  clock: `<svg ${NS} viewBox="0 0 64 64" aria-hidden="true"><circle cx="32" cy="32" r="30" fill="currentColor"/><path d="M32 16v17l11 7" stroke="#fff" stroke-width="6" stroke-linecap="round" stroke-linejoin="round" fill="none"/></svg>`,
+  moon: `<svg ${NS} viewBox="0 0 64 64" aria-hidden="true"><circle cx="32" cy="32" r="30" fill="currentColor"/><path d="M38 16a16 16 0 1 0 10 28 13 13 0 0 1-10-28z" fill="#fff"/></svg>`,
+  plate: `<svg ${NS} viewBox="0 0 120 90" aria-hidden="true"><ellipse cx="60" cy="58" rx="46" ry="17" fill="#f3e3c3"/><ellipse cx="60" cy="55" rx="34" ry="11" fill="#fffaf0" stroke="#e6cf9f" stroke-width="2"/><path d="M44 30c0-6 6-6 6-12M58 30c0-6 6-6 6-12M72 30c0-6 6-6 6-12" stroke="#d9a441" stroke-width="3.5" stroke-linecap="round" fill="none"/></svg>`,
+  leaf: `<svg ${NS} viewBox="0 0 64 64" aria-hidden="true"><path d="M8 56C8 26 28 8 58 6c-2 30-20 50-50 50z" fill="#1f6f43"/><path d="M10 54L46 18" stroke="#bfe3c9" stroke-width="3" stroke-linecap="round"/></svg>`,
+  printer: `<svg ${NS} viewBox="0 0 24 24" aria-hidden="true"><path d="M7 9V3h10v6M7 17H5a2 2 0 0 1-2-2v-4a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2v4a2 2 0 0 1-2 2h-2" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round"/><path d="M7 14h10v7H7z" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round"/></svg>`,
+  wifi: `<svg ${NS} viewBox="0 0 24 24" aria-hidden="true"><path d="M2 8.5a15 15 0 0 1 20 0M5.5 12a10 10 0 0 1 13 0M9 15.5a5 5 0 0 1 6 0" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"/><circle cx="12" cy="19" r="1.6" fill="currentColor"/><path d="M3 3l18 18" stroke="currentColor" stroke-width="2" stroke-linecap="round"/></svg>`,
+  takeaway: `<svg ${NS} viewBox="0 0 64 64" aria-hidden="true"><path d="M14 22h36l-3 34a3 3 0 0 1-3 3H20a3 3 0 0 1-3-3z" fill="currentColor"/><path d="M24 22v-5a8 8 0 0 1 16 0v5" fill="none" stroke="currentColor" stroke-width="4" stroke-linecap="round"/><path d="M24 36h16" stroke="#fff" stroke-width="4" stroke-linecap="round"/></svg>`,
+  dine_in: `<svg ${NS} viewBox="0 0 64 64" aria-hidden="true"><ellipse cx="32" cy="40" rx="26" ry="10" fill="currentColor"/><ellipse cx="32" cy="38" rx="17" ry="5.5" fill="#fff" opacity=".35"/><path d="M14 8v14a4 4 0 0 0 8 0V8M18 8v40M46 8c-5 3-6 10-6 16h6v24" fill="none" stroke="currentColor" stroke-width="4" stroke-linecap="round" stroke-linejoin="round"/></svg>`,
+};
