@@ -67,7 +67,8 @@ export class KioskApi {
       clearTimeout(timer);
     }
     const date = Date.parse(response.headers.get("Date") || "");
-    if (!Number.isNaN(date)) this.clockOffsetMs = date - Date.now();
+    // Date has whole seconds: the server's clock is somewhere in [date, date + 1 s); take the middle.
+    if (!Number.isNaN(date)) this.clockOffsetMs = date + 500 - Date.now();
     if (response.status === 304) return { status: 304, data: null, headers: response.headers };
     let data = null;
     const text = await response.text().catch(() => "");

@@ -91,7 +91,9 @@ export class Checkout {
     if (payment) {
       const current = !this.payment || !payment.payment_id || payment.payment_id === this.payment.payment_id;
       if (current && ATTEMPT_OVER.has(payment.status)) {
-        if (payment.can_retry && payment.status === "FAILED") {
+        // A QR that ran out is "time's up, start again"; a declined or failed one can be tried again.
+        const ranOut = payment.status === "EXPIRED" || payment.failure_code === "EXPIRED";
+        if (payment.can_retry && !ranOut) {
           return { kind: "failed", doc, code: payment.failure_code, message: payment.message, canRetry: true };
         }
         return { kind: "expired", doc };
@@ -107,8 +109,10 @@ export class Checkout {
       throw err;
     }
     if (attempt.status === "FAILED") {
-      const open = Date.parse(doc.expires_at || this.order.expires_at) > this.api.now();
-      return open ? { kind: "failed", doc, code: "FAILED", canRetry: true } : { kind: "expired", doc };
+      const now = this.api.now();
+      const open = Date.parse(doc.expires_at || this.order.expires_at) > now;
+      const ranOut = attempt.expires_at && Date.parse(attempt.expires_at) <= now + 2000; // PhonePe's own expiry
+      return open && !ranOut ? { kind: "failed", doc, code: "FAILED", canRetry: true } : { kind: "expired", doc };
     }
     if (attempt.status === "EXPIRED") return { kind: "expired", doc };
     return { kind: "waiting", doc };
