@@ -195,11 +195,13 @@ class Kiosk:
     def text(self, testid: str) -> str:
         return self.tid(testid).first.inner_text()
 
-    def shot(self, name: str, *, both: bool = True) -> None:
-        """This screen at this size, and (both=True) at the other size too, then back."""
+    def shot(self, name: str, *, both: bool = True, focus: Any = None) -> None:
+        """This screen at this size, and (both=True) at the other size too, then back; `focus` scrolled to."""
         sizes = [self.size, *(s for s in SIZES if s != self.size)] if both else [self.size]
         for size in sizes:
             self.page.set_viewport_size(SIZES[size])
+            if focus is not None:
+                focus.evaluate("el => el.scrollIntoView({block: 'center'})")
             self.page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
             self.page.screenshot(path=str(SHOTS / f"{size}-{name}.png"), animations="disabled")
         self.page.set_viewport_size(SIZES[self.size])
