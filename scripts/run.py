@@ -51,6 +51,7 @@ def wait_http(url: str, timeout: float = 60) -> bool:
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "kiosk_project.settings.local")
+    dot_env = _read_dot_env(env)  # the same .env the settings read, so the embedded/external choice agrees
     env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{WEB_PORT}")
     env.setdefault("RISTA_BASE_URL", f"http://127.0.0.1:{RISTA_PORT}/v1")
     env.setdefault("PHONEPE_BASE_URL", f"http://127.0.0.1:{PHONEPE_PORT}")
@@ -68,7 +69,8 @@ def main() -> int:
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True)
     # The admin's and back office's CSS and JS, served by WhiteNoise from gunicorn (no CDN, works offline).
     subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True)
-    kiosk_key = _demo_kiosk(manage, env)
+    demo = _demo_kiosk(manage, env)
+    kiosk_key = demo.get("key")
 
     procs: list[tuple[str, subprocess.Popen]] = []
 
@@ -114,18 +116,22 @@ def main() -> int:
         banner("The API did not come up; see the log above.")
         stop()
     mode = "embedded (SQLite, local-memory cache, in-process tasks)" if embedded else "external services"
+    renewed = {"created": " (new)", "re-issued": " (new: this database did not know the old one)"}
     banner(f"""
 ================================================================================
- Kiosk backend is running ({mode})
+ Kiosk backend is running ({mode}){f"; settings from {dot_env}" if dot_env else ""}
+   Kiosk screen   {base}/kiosk/#key={kiosk_key}
+                  (opens already paired: order, then pay on the PhonePe page below)
+   PhonePe sandbox http://127.0.0.1:{PHONEPE_PORT}/   (the customer's phone: press Pay)
+   Rista kitchen  http://127.0.0.1:{RISTA_PORT}/   (the kitchen: Accept, then Ready)
    API            {base}/api/v1/catalog
    API docs       {base}/api/docs/
    Health         {base}/health
    Back office    {base}/admin/   (create a manager: .venv/bin/python manage.py createsuperuser;
                   roles Shift manager / Branch manager / Accountant are groups: README "For managers")
    Alert emails   printed here (console email backend)
-   Rista sandbox  http://127.0.0.1:{RISTA_PORT}/
-   PhonePe sandbox http://127.0.0.1:{PHONEPE_PORT}/   (press Pay here to play the customer's phone)
- Demo kiosk key   {kiosk_key or '(created by the orders app)'}
+ Demo kiosk key   {kiosk_key}{renewed.get(demo.get("state", ""), "")}
+ Log times are {env.get("TIME_ZONE") or "Asia/Kolkata"} (TIME_ZONE).
 
  Try the menu:
    curl -s {base}/api/v1/catalog | head -c 300; echo
@@ -140,19 +146,23 @@ def main() -> int:
         time.sleep(1)
 
 
-def _demo_kiosk(manage: list[str], env: dict[str, str]) -> str | None:
-    """Create (once) the demo kiosk and return its key, kept in .run/ so reruns print the same key."""
-    state = ROOT / ".run" / "demo-kiosk.json"
-    if state.exists():
-        return json.loads(state.read_text()).get("key")
-    probe = subprocess.run([*manage, "help", "create_kiosk"], env=env, cwd=ROOT, capture_output=True)
-    if probe.returncode != 0:
-        return None
-    out = subprocess.run([*manage, "create_kiosk", "demo-kiosk", "--json"], env=env, cwd=ROOT,
-                         capture_output=True, text=True, check=True).stdout
-    state.parent.mkdir(exist_ok=True)
-    state.write_text(out)
-    return json.loads(out).get("key")
+def _demo_kiosk(manage: list[str], env: dict[str, str]) -> dict[str, str]:
+    """The demo kiosk's key, kept in .run/demo-kiosk.json and checked against this database on every run
+    (a key left by a run on another database is replaced, never printed): `manage.py demo_kiosk`."""
+    out = subprocess.run([*manage, "demo_kiosk", "--state", str(ROOT / ".run" / "demo-kiosk.json")], env=env,
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _read_dot_env(env: dict[str, str]) -> Path | None:
+    sys.path.insert(0, str(ROOT))
+    from kiosk_project.settings.dotenv import dot_env_path, dot_env_values
+
+    path = dot_env_path()
+    if path is not None:
+        for key, value in dot_env_values(path).items():
+            env.setdefault(key, value)
+    return path
 
 
 if __name__ == "__main__":

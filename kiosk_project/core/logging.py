@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import time
+import os
 from collections.abc import Iterator
 from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 _context: ContextVar[dict[str, Any]] = ContextVar("log_context", default={})  # noqa: B039 (never mutated)
 
@@ -55,10 +57,20 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
 
 
+# Every process logs in one time zone, the branch's (TIME_ZONE, as in settings), whatever its own clock
+# says: gunicorn's master and access log, the web workers, Celery and the scheduler all use these
+# formatters (gunicorn through gunicorn.conf.py), so their lines line up.
+_ZONE = ZoneInfo(os.environ.get("TIME_ZONE") or "Asia/Kolkata")
+
+
+def _when(record: logging.LogRecord) -> datetime:
+    return datetime.fromtimestamp(record.created, _ZONE)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "ts": _when(record).isoformat(timespec="milliseconds"),  # e.g. 2026-12-01T20:15:00.123+05:30
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
@@ -72,7 +84,7 @@ class JsonFormatter(logging.Formatter):
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         extras = " ".join(f"{k}={v}" for k, v in _extras(record).items())
-        line = f"{self.formatTime(record, '%H:%M:%S')} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        line = f"{_when(record):%H:%M:%S} {record.levelname:<7} {record.name}: {record.getMessage()}"
         if extras:
             line += f"  [{extras}]"
         if record.exc_info:

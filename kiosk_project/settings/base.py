@@ -1,4 +1,4 @@
-"""Settings shared by every environment. Everything is read from the environment.
+"""Settings shared by every environment. Everything is read from the environment (and a .env file).
 
 Embedded defaults (SQLite, local-memory cache, eager Celery) apply only when
 DATABASE_URL / REDIS_URL / CELERY_BROKER_URL are unset; production.py refuses
@@ -10,7 +10,10 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from kiosk_project.settings.dotenv import load_dot_env
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
+DOT_ENV_FILE = load_dot_env()  # .env beside manage.py, when present; the environment wins (dotenv.py)
 env = environ.Env()
 
 SECRET_KEY = env("SECRET_KEY", default="")
@@ -255,6 +258,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Configured here so Django's own console handler (DEBUG only, plain text) is dropped: every line
+        # goes through our handler once, in our format.
+        "django": {"level": "INFO"},
         "django.server": {"level": "WARNING"},
         "celery": {"level": "INFO"},
     },
