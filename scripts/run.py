@@ -56,6 +56,8 @@ def main() -> int:
     env.setdefault("RISTA_BASE_URL", f"http://127.0.0.1:{RISTA_PORT}/v1")
     env.setdefault("PHONEPE_BASE_URL", f"http://127.0.0.1:{PHONEPE_PORT}")
     env.setdefault("PHONEPE_OAUTH_URL", f"http://127.0.0.1:{PHONEPE_PORT}")
+    # Every process's clock in the branch's zone: the sandboxes log local time, like the backend (TIME_ZONE).
+    env.setdefault("TZ", env.get("TIME_ZONE") or "Asia/Kolkata")
     if "KIOSK_DEFAULT_CHANNEL" not in env:
         env.setdefault("KIOSK_CHANNELS", "Takeaway,Dine In")  # the sandbox branch has both: dine-in uses its own
     embedded = not (env.get("REDIS_URL") or env.get("CELERY_BROKER_URL"))

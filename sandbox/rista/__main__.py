@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        # The backend's text log shape (make run prints both in one terminal), in local time (TZ).
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S",
     )
     try:
         channels = _per_branch("--branch-channels", args.branch_channels)
