@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from scripts.browser import ensure_chromium  # noqa: E402
+from scripts.browser import ensure_chromium
 
 PHONEPE = "http://127.0.0.1:8082"
 

@@ -117,7 +117,7 @@ WAITING_ON = {
 
 
 @pytest.fixture
-def stack(live_server, settings, phonepe, rista, kiosk, broker, monkeypatch) -> Iterator[Stack]:
+def stack(live_server, settings, phonepe, rista, kiosk, broker, monkeypatch) -> Iterator[Stack]:  # noqa: F811
     """The live server with both sandboxes calling back into it, as PhonePe and Rista call PUBLIC_BASE_URL."""
     from payments.gateway import reset_gateway
 

@@ -39,7 +39,7 @@ def test_every_module_import_resolves_and_no_text_is_hard_coded_outside_the_stri
         source = module.read_text()
         for target in re.findall(r'from\s+"(\./[^"]+)"', source) + re.findall(r'import\("(\./[^"]+)"\)', source):
             assert (module.parent / target).is_file(), f"{module.name} imports missing {target}"
-        assert "innerHTML" not in source, f"{module.name}: build elements with dom.h, never innerHTML"
+        assert ".innerHTML" not in source, f"{module.name}: build elements with dom.h, never innerHTML"
     strings = (MODULES / "strings.en.js").read_text()
     for key in set(re.findall(r'\bt\("([a-z_]+)"', "".join(m.read_text() for m in MODULES.glob("*.js")))):
         assert re.search(rf"^\s+{key}(_one)?:", strings, re.M), f"t({key!r}) has no text in strings.en.js"
