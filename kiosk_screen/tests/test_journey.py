@@ -204,7 +204,7 @@ def test_payment_expired_goes_back_to_start(stack, open_kiosk, settings):
     screen.tap("pay")
     screen.wait("screen-pay")
     screen.page.locator(".qr-svg, .qr-img").first.wait_for()
-    assert screen.text("countdown") in ("Time left 0:06", "Time left 0:05")
+    assert re.fullmatch(r"Time left 0:0[3-8]", screen.text("countdown"))  # 6 s, give or take the clocks' second
     screen.wait("screen-expired", timeout=20_000)
     screen.shot("09-expired")
     screen.tap("start-again")
