@@ -144,6 +144,9 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 # With no broker configured at all, tasks run eagerly (make run's embedded mode).
 # They are still fired from transaction.on_commit, so "after commit" holds everywhere.
 CELERY_TASK_ALWAYS_EAGER = not (env("CELERY_BROKER_URL", default="") or REDIS_URL)
+# On Redis, kombu's transport with the fix for the worker dying on a broker restart (kiosk_project/broker.py).
+if CELERY_BROKER_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "kiosk_project.broker:Transport"
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
