@@ -53,6 +53,7 @@ ENDPOINTS = [
     ("GET", "/_control/sales?branch=&orderTransactionId=&invoiceNumber=&sourceInvoiceNumber=",
      "stored sales (all branches unless filtered), oldest first, with _receivedAt, _duplicates"),
     ("GET", "/_control/sales/{invoiceNumber}", "one stored sale"),
+    ("POST", "/_control/dedupe", "{enabled: bool}: merge repeated orderTransactionIds (default on)"),
     ("POST", "/_control/sales/{invoiceNumber}/status", "{status, delay, duplicate, drop}: kitchen progress"),
     ("POST", "/_control/items/{skuCode}", "{price, status, soldOut, name, notify, channel, branch}"),
     ("GET|PUT", "/_control/catalog?branch=", "read or replace a branch's whole catalog"),
@@ -263,6 +264,14 @@ def register_control_routes(sb: RistaSandbox) -> None:
     @route("DELETE", "/_control/faults")
     def faults_clear(req: Request) -> Response:
         return Response(200, {"cleared": sb.faults.clear()})
+
+    @route("POST", "/_control/dedupe")
+    def dedupe(req: Request) -> Response:
+        enabled = _body(req).get("enabled")
+        if not isinstance(enabled, bool):
+            raise _bad("'enabled' must be true or false")
+        state.set_dedupe(enabled)
+        return Response(200, {"dedupe_sales": enabled})
 
     @route("POST", "/_control/sales/{invoiceNumber}/status")
     def sale_status(req: Request) -> Response:

@@ -153,6 +153,9 @@ class RistaState:
         self.auth_failed = 0
         self.sale_duplicates = 0
         self.faults_served = 0
+        # Merge a repeated orderTransactionId into the sale it created (sandbox-only; Rista documents
+        # no such dedupe). Tests switch it off so that a second POST shows up as a second sale.
+        self.dedupe_sales = True
         self.callbacks: list[dict[str, Any]] = []
         self.webhooks: list[dict[str, Any]] = []
 
@@ -257,7 +260,7 @@ class RistaState:
         txn = sale_rules.transaction_id(body)
         with self.lock:
             branch = self._branch(body["branchCode"])
-            if txn is not None and txn in branch.by_txn:
+            if txn is not None and txn in branch.by_txn and self.dedupe_sales:
                 sale = branch.sales[branch.by_txn[txn]]
                 sale["_duplicates"] += 1
                 self.sale_duplicates += 1
@@ -269,8 +272,12 @@ class RistaState:
             branch.sales[invoice] = sale
             self._invoices[invoice] = branch.code
             if txn is not None:
-                branch.by_txn[txn] = invoice
+                branch.by_txn.setdefault(txn, invoice)  # a lookup finds the first sale stored
             return sale_rules.public_view(sale), True
+
+    def set_dedupe(self, enabled: bool) -> None:
+        with self.lock:
+            self.dedupe_sales = enabled
 
     def _stored_sale(self, invoice: str) -> dict[str, Any] | None:
         code = self._invoices.get(invoice)
@@ -342,6 +349,7 @@ class RistaState:
                 "requests": dict(self.requests),
                 "auth_failed": self.auth_failed,
                 "sale_duplicates": self.sale_duplicates,
+                "dedupe_sales": self.dedupe_sales,
                 "faults_served": self.faults_served,
                 "sales": len(self._invoices),
                 "sales_by_branch": {code: len(b.sales) for code, b in self._branches.items()},

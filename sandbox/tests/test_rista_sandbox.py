@@ -321,6 +321,20 @@ def test_sales_without_transaction_id_are_not_deduped(server: RistaSandbox) -> N
     assert a["invoiceNumber"] != b["invoiceNumber"]
 
 
+def test_dedupe_can_be_switched_off_so_a_second_post_is_a_second_sale(server: RistaSandbox) -> None:
+    assert control(server, "POST", "/dedupe", {"enabled": False}).json() == {"dedupe_sales": False}
+    first = post(server, "/v1/sale", sale_body()).json()
+    second = post(server, "/v1/sale", sale_body())
+    assert second.status_code == 201 and second.json()["invoiceNumber"] != first["invoiceNumber"]
+    # The lookup still finds the first sale stored for that orderTransactionId.
+    assert get(server, "/v1/sale", {"orderTransactionId": "kiosk-order-1"}).json()["invoiceNumber"] == \
+        first["invoiceNumber"]
+    assert server.stats()["sales"] == 2 and server.stats()["sale_duplicates"] == 0
+    assert control(server, "POST", "/dedupe", {"enabled": "no"}).status_code == 400
+    server.reset()  # back on after a reset
+    assert server.stats()["dedupe_sales"] is True
+
+
 def test_concurrent_duplicates_make_one_sale(server: RistaSandbox) -> None:
     codes: list[int] = []
     headers = [auth(write=True) for _ in range(8)]
