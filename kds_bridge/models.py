@@ -32,6 +32,7 @@ class AttemptOutcome(models.TextChoices):
     DELIVERED = "delivered", "Delivered (Rista stored the sale)"
     DUPLICATE_FOUND = "duplicate_found", "Already in Rista (found by lookup; nothing re-sent)"
     RETRY = "retry", "Failed; retry scheduled"
+    NOT_YET_FOUND = "not_yet_found", "Not in Rista yet, but an earlier post may still be stored: not re-posted"
     REJECTED = "rejected", "Rejected by Rista (4xx)"
     FAILED = "failed", "Failed; retry window over"
     INTERRUPTED = "interrupted", "Interrupted (worker died or lost its lease)"
@@ -51,6 +52,10 @@ class KitchenDelivery(models.Model):
         max_length=64, help_text="Our sourceInfo.invoiceNumber: branch-day-order number, unique forever.")
     rista_invoice_number = models.CharField(max_length=64, blank=True, default="",
                                             help_text="Rista's invoiceNumber, stored on success.")
+    post_settles_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="After a POST that may have reached Rista (timeout, reset, 5xx): until then Rista may "
+                  "still store it, so a lookup that misses it proves nothing and the sale is not posted again.")
     last_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -75,6 +80,9 @@ class KitchenDelivery(models.Model):
             # The sweeper's scan: only open rows, so the index stays tiny however many orders exist.
             models.Index(fields=["next_attempt_at"], condition=Q(status__in=OPEN_STATUSES),
                          name="kitchen_delivery_open_due"),
+            # /health's "oldest paid order not in the kitchen": one index-only look at the open rows.
+            models.Index(fields=["created_at"], condition=Q(status__in=OPEN_STATUSES),
+                         name="kitchen_delivery_open_created"),
         ]
 
     def __str__(self) -> str:

@@ -10,7 +10,8 @@ Three phases per send, never network I/O inside a transaction:
    due, or SENDING with an expired lease -> SENDING with a fresh lease, one more
    attempt row;
 2. talk to Rista (no transaction, no lock): look the sale up first if any earlier
-   attempt may have reached Rista, else/then POST it;
+   attempt may have reached Rista, else/then POST it, but never while an earlier
+   POST that may have reached Rista could still be stored (`post_settles_at`);
 3. record the outcome (new short transaction, re-reading the row under lock).
 """
 
@@ -128,6 +129,19 @@ class _Claim:
     attempt_id: int
     number: int
     created_at: datetime
+    settles_at: datetime | None  # an earlier POST may still be stored by Rista until then
+
+
+class _NotSettled(Exception):
+    """The lookup missed the sale, but an earlier POST may still be stored: do not post again yet."""
+
+    def __init__(self, settles_at: datetime) -> None:
+        super().__init__(f"not in Rista yet; an earlier POST may still be stored until {settles_at.isoformat()}")
+        self.settles_at = settles_at
+
+
+def post_settle_delta() -> timedelta:
+    return timedelta(seconds=settings.KDS_POST_SETTLE_SECONDS)
 
 
 def kitchen_sale_send(*, delivery_id: Any) -> SendResult:
@@ -148,11 +162,18 @@ def kitchen_sale_send(*, delivery_id: Any) -> SendResult:
         except RistaRejected as exc:
             return _record_final(claim, outcome=AttemptOutcome.REJECTED, error=exc.message,
                                  http_status=exc.http_status, alert=True)
+        except _NotSettled as exc:
+            return _record_retry(claim, error=str(exc), outcome=AttemptOutcome.NOT_YET_FOUND,
+                                 not_after=exc.settles_at)
         except RistaUnavailable as exc:
-            return _record_retry(claim, error=exc.message, http_status=_http_status(exc))
+            posted_at = getattr(exc, "posted_at", None)
+            return _record_retry(claim, error=exc.message, http_status=_http_status(exc),
+                                 settles_at=posted_at + post_settle_delta() if posted_at else None)
         except Exception as exc:  # a bug or a soft time limit: ambiguous, so look up before any resend
             log.exception("kitchen send crashed")
-            return _record_retry(claim, error=f"{type(exc).__name__}: {exc}")
+            # We may have posted at any moment up to now: Rista may store it until now + the settle time.
+            return _record_retry(claim, error=f"{type(exc).__name__}: {exc}",
+                                 settles_at=timezone.now() + post_settle_delta())
         return _record_delivered(claim, sale=sale, outcome=outcome, looked_up=looked_up)
 
 
@@ -164,7 +185,8 @@ def _claim(delivery_id: Any) -> _Claim | SendResult:
     now = timezone.now()
     with transaction.atomic():
         delivery = (KitchenDelivery.objects.select_for_update(skip_locked=True).filter(pk=delivery_id)
-                    .only("id", "order_id", "status", "attempts", "next_attempt_at", "claimed_until", "created_at")
+                    .only("id", "order_id", "status", "attempts", "next_attempt_at", "claimed_until", "created_at",
+                          "post_settles_at")
                     .first())
         if delivery is None:
             # Locked by another short transaction (a claim, a record, the sweeper) which owns it; or gone.
@@ -177,19 +199,26 @@ def _claim(delivery_id: Any) -> _Claim | SendResult:
             return SendResult(NOT_DUE, retry_at=delivery.next_attempt_at)
         if delivery.status not in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
             return SendResult(CLOSED)
-        # An attempt without an outcome belongs to a sender that died or lost its lease.
-        KitchenDeliveryAttempt.objects.filter(delivery_id=delivery.id, outcome=AttemptOutcome.IN_PROGRESS).update(
-            outcome=AttemptOutcome.INTERRUPTED, finished_at=now,
-            error="no outcome recorded: the worker died or its lease expired")
+        # An attempt without an outcome belongs to a sender that died or lost its lease. It may have
+        # posted at any moment until its hard time limit killed it, and Rista may store that post
+        # for the settle time after it.
+        settles_at = delivery.post_settles_at
+        interrupted = KitchenDeliveryAttempt.objects.filter(delivery_id=delivery.id,
+                                                            outcome=AttemptOutcome.IN_PROGRESS)
+        for started_at in interrupted.values_list("started_at", flat=True):
+            dead_post = started_at + timedelta(seconds=send_time_limits()[1]) + post_settle_delta()
+            settles_at = max(settles_at, dead_post) if settles_at else dead_post
+        interrupted.update(outcome=AttemptOutcome.INTERRUPTED, finished_at=now,
+                           error="no outcome recorded: the worker died or its lease expired")
         worker = _worker_name()
         delivery.attempts += 1
         KitchenDelivery.objects.filter(pk=delivery.id).update(
             status=DeliveryStatus.SENDING, attempts=delivery.attempts, claimed_until=now + timedelta(
-                seconds=lease_seconds()), claimed_by=worker, updated_at=now)
+                seconds=lease_seconds()), claimed_by=worker, post_settles_at=settles_at, updated_at=now)
         attempt = KitchenDeliveryAttempt.objects.create(delivery_id=delivery.id, number=delivery.attempts,
                                                         started_at=now, worker=worker)
     return _Claim(delivery_id=delivery.id, order_id=delivery.order_id, attempt_id=attempt.id,
-                  number=delivery.attempts, created_at=delivery.created_at)
+                  number=delivery.attempts, created_at=delivery.created_at, settles_at=settles_at)
 
 
 def _payload(order_id: Any) -> dict[str, Any]:
@@ -202,27 +231,40 @@ def _payload(order_id: Any) -> dict[str, Any]:
 
 
 def _deliver(claim: _Claim, payload: dict[str, Any]) -> tuple[dict[str, Any], str, bool]:
-    """(sale, outcome, looked_up). Any earlier attempt may have reached Rista: look before posting again."""
+    """(sale, outcome, looked_up). Any earlier attempt may have reached Rista: look before posting again.
+
+    A lookup that misses the sale only counts if it was made after the last POST that may have
+    reached Rista could no longer be stored (`settles_at`); before that we wait (`_NotSettled`),
+    never post. So every re-post follows a lookup made, at most a few ms earlier, after that moment.
+    """
     client = get_client()
     txn = str(claim.order_id)
     looked_up = claim.number > 1
     if looked_up:
+        looked_at = timezone.now()
         found = _lookup(client, txn)
         if found is not None:
             return found, AttemptOutcome.DUPLICATE_FOUND, True
+        if claim.settles_at is not None and looked_at < claim.settles_at:
+            raise _NotSettled(claim.settles_at)
+    posted_at = timezone.now()
     try:
-        sale = client.post_sale(payload)
-    except RistaRejected as exc:
-        if exc.http_status != 409:
-            raise
-        # Some Rista setups answer 409 to a repeated orderTransactionId: the sale exists; fetch it.
-        found = _lookup(client, txn)
-        if found is None:
-            raise RistaUnavailable("Rista answered 409 but the sale cannot be found yet") from exc
-        return found, AttemptOutcome.DUPLICATE_FOUND, True
-    if not isinstance(sale, dict) or not sale.get("invoiceNumber"):
-        # Rista may have stored it anyway: retry, and the next attempt looks it up first.
-        raise RistaUnavailable("Rista's answer to POST /sale has no invoiceNumber")
+        try:
+            sale = client.post_sale(payload)
+        except RistaRejected as exc:
+            if exc.http_status != 409:
+                raise
+            # Some Rista setups answer 409 to a repeated orderTransactionId: the sale exists; fetch it.
+            found = _lookup(client, txn)
+            if found is None:
+                raise RistaUnavailable("Rista answered 409 but the sale cannot be found yet") from exc
+            return found, AttemptOutcome.DUPLICATE_FOUND, True
+        if not isinstance(sale, dict) or not sale.get("invoiceNumber"):
+            # Rista may have stored it anyway: retry, and the next attempt looks it up first.
+            raise RistaUnavailable("Rista's answer to POST /sale has no invoiceNumber")
+    except RistaUnavailable as exc:
+        exc.posted_at = posted_at  # type: ignore[attr-defined]  # the POST may have reached Rista
+        raise
     return sale, AttemptOutcome.DELIVERED, looked_up
 
 
@@ -293,25 +335,38 @@ def _record_delivered(claim: _Claim, *, sale: dict[str, Any], outcome: str, look
     return SendResult(outcome)
 
 
-def _record_retry(claim: _Claim, *, error: str, http_status: int | None = None) -> SendResult:
+def _record_retry(claim: _Claim, *, error: str, http_status: int | None = None,
+                  outcome: str = AttemptOutcome.RETRY, settles_at: datetime | None = None,
+                  not_after: datetime | None = None) -> SendResult:
+    """Back to PENDING for another try after the backoff (or at `not_after`, if sooner).
+
+    `settles_at`: this attempt's POST may have reached Rista, which may store it until then; the
+    later of it and any earlier such moment is kept on the row (`post_settles_at`).
+    """
     now = timezone.now()
     give_up_at = claim.created_at + timedelta(seconds=settings.KDS_RETRY_FOR_SECONDS)
     if now >= give_up_at:
         return _record_final(claim, outcome=AttemptOutcome.FAILED, error=error, http_status=http_status,
                              alert=True)
     retry_at = min(now + timedelta(seconds=retry_delay(claim.number)), give_up_at)
+    if not_after is not None:
+        retry_at = max(min(retry_at, not_after), now)
+    if claim.settles_at is not None:
+        settles_at = max(settles_at, claim.settles_at) if settles_at else claim.settles_at
     with transaction.atomic():
         delivery, ours = _locked(claim)
-        _finish_attempt(claim, outcome=AttemptOutcome.RETRY, now=now, error=error, http_status=http_status,
+        _finish_attempt(claim, outcome=outcome, now=now, error=error, http_status=http_status,
                         looked_up=claim.number > 1)
         if not ours:
             return SendResult(CLOSED)
         KitchenDelivery.objects.filter(pk=delivery.pk).update(
             status=DeliveryStatus.PENDING, next_attempt_at=retry_at, claimed_until=None, last_error=error[:2000],
-            updated_at=now)
-    metrics.incr("kitchen.retry")
-    log.warning("kitchen send failed; will retry", extra={"attempt": claim.number, "error": error[:300],
-                                                          "retry_in": round((retry_at - now).total_seconds(), 1)})
+            post_settles_at=settles_at, updated_at=now)
+    metrics.incr("kitchen.retry" if outcome == AttemptOutcome.RETRY else "kitchen.not_yet_found")
+    log.warning("kitchen send failed; will retry" if outcome == AttemptOutcome.RETRY
+                else "sale not in Rista yet; an earlier post may still be stored: not re-posting",
+                extra={"attempt": claim.number, "error": error[:300],
+                       "retry_in": round((retry_at - now).total_seconds(), 1)})
     return SendResult(AttemptOutcome.RETRY, retry_at=retry_at)
 
 

@@ -24,7 +24,7 @@ from kds_bridge.recovery import kitchen_alert_check, kitchen_deliveries_sweep
 from kds_bridge.selectors import payment_reference_of
 from kds_bridge.services import BUSY, CLOSED, NOT_DUE, kitchen_delivery_create, kitchen_sale_send, lease_seconds
 from kds_bridge.tasks import kitchen_send_task
-from kds_bridge.tests.conftest import backdate, confirm, fault, make_due, sale_posts, stats
+from kds_bridge.tests.conftest import backdate, confirm, fault, make_due, sale_posts, settle, stats
 from kiosk_project.core import metrics
 from orders.models import KitchenStatus, Order, OrderEvent
 
@@ -139,6 +139,7 @@ def test_rista_failing_the_first_requests_retries_with_backoff_and_stores_one_sa
         waits.append((result.retry_at - before).total_seconds())
         assert send(delivery).outcome == NOT_DUE  # nobody jumps the backoff
         make_due(delivery)
+        settle(delivery)  # each failure stored nothing: no need to wait for a late store
     assert send(delivery).outcome == AttemptOutcome.DELIVERED
 
     base, cap = settings.KDS_RETRY_BASE_DELAY, settings.KDS_RETRY_MAX_DELAY
@@ -208,6 +209,10 @@ def test_a_malformed_success_is_retried_with_a_lookup(rista, paid_order):
     fault(rista, mode="malformed", routes=["sale_post"], body={"status": "ok"})  # 200 without an invoiceNumber
     assert send(delivery).outcome == AttemptOutcome.RETRY
     make_due(delivery)
+    assert send(delivery).outcome == AttemptOutcome.RETRY  # not found, but Rista may still store the first
+    assert sale_posts(rista) == 1
+    make_due(delivery)
+    settle(delivery)  # it never will: the malformed answer stored nothing
     assert send(delivery).outcome == AttemptOutcome.DELIVERED
     assert len(rista.sales) == 1
 
@@ -220,6 +225,7 @@ def test_without_the_lookup_rista_s_dedupe_is_the_safety_net(rista, paid_order):
     fault(rista, mode="error", status=400, routes=["sale_get"], body={"message": "invoice is required"})
     assert send(delivery).outcome == AttemptOutcome.RETRY
     make_due(delivery)
+    settle(delivery)
     assert send(delivery).outcome == AttemptOutcome.DELIVERED  # posted again; Rista answered with the same sale
     assert len(rista.sales) == 1 and stats(rista)["sale_duplicates"] == 1
     assert metrics.get("kitchen.lookup_unsupported") >= 1

@@ -342,6 +342,10 @@ KDS_ALERT_AFTER_SECONDS = env.int("KDS_ALERT_AFTER_SECONDS", default=60)
 # 19 s, hard limit 24 s, lease 29 s.
 KDS_SEND_TIME_LIMIT_MARGIN = env.float("KDS_SEND_TIME_LIMIT_MARGIN", default=10.0)
 KDS_LEASE_MARGIN = env.float("KDS_LEASE_MARGIN", default=5.0)
+# After a POST /sale that may have reached Rista (timeout, reset, 5xx), Rista may still be storing it:
+# a lookup that misses the sale proves nothing until this long after the POST was sent, so we never
+# post again before a lookup made after that (docs/kitchen.md, "A slow POS").
+KDS_POST_SETTLE_SECONDS = env.float("KDS_POST_SETTLE_SECONDS", default=30.0)
 KDS_SALE_SOURCE = env("KDS_SALE_SOURCE", default="kiosk")
 KDS_PAYMENT_MODE = env("KDS_PAYMENT_MODE", default="UPI")
 

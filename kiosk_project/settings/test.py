@@ -29,6 +29,8 @@ CATALOG_FILL_WAIT = 3.0
 # take seconds, not half a minute (production: hard limit 24 s, lease 29 s; here 8 s and 9 s).
 KDS_SEND_TIME_LIMIT_MARGIN = 2.0
 KDS_LEASE_MARGIN = 1.0
+# A post that may have reached Rista can be stored up to this long after it was sent (production: 30 s).
+KDS_POST_SETTLE_SECONDS = 4.0
 LOGGING["loggers"]["django.request"] = {"level": "ERROR"}
 # No collectstatic before tests: serve from the apps' static folders (WhiteNoise finds them itself).
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
