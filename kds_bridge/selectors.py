@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from kds_bridge.models import DeliveryStatus, KitchenDelivery
+from kds_bridge.models import OPEN_STATUSES, DeliveryStatus, KitchenDelivery
 from orders.models import KitchenStatus, Order, OrderEvent, OrderStatus
 
 # Once the kitchen reports progress, the order is plainly in the kitchen, whatever our row says.
@@ -30,6 +30,16 @@ def kitchen_stuck_orders(*, now: datetime | None = None) -> QuerySet[Order]:
             .exclude(kitchen_delivery__status=DeliveryStatus.DELIVERED)
             .exclude(kitchen_status__in=KITCHEN_HAS_IT)
             .select_related("kitchen_delivery").order_by("confirmed_at"))
+
+
+def oldest_open_delivery_created_at() -> datetime | None:
+    """When the oldest paid order still waiting for Rista (PENDING/SENDING) was confirmed.
+
+    The delivery row is written in the confirming transaction, so its created_at is the payment's
+    time. Index-only on kitchen_delivery_open_created (a partial index over the open rows).
+    """
+    return (KitchenDelivery.objects.filter(status__in=OPEN_STATUSES).order_by("created_at")
+            .values_list("created_at", flat=True).first())
 
 
 def kitchen_deliveries_needing_attention() -> QuerySet[KitchenDelivery]:

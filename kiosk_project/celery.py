@@ -11,6 +11,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kiosk_project.settings.local")
 app = Celery("kiosk_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The worker's liveness heartbeat (kiosk_project/worker_liveness.py), read by `manage.py worker_alive`.
+app.steps["consumer"].add("kiosk_project.worker_liveness:Heartbeat")
 
 
 class Scheduler(PersistentScheduler):

@@ -75,8 +75,10 @@ def main() -> int:
     kiosk_key = demo.get("key")
 
     procs: list[tuple[str, subprocess.Popen]] = []
+    commands: dict[str, list[str]] = {}
 
     def start(name: str, args: list[str]) -> None:
+        commands[name] = args
         procs.append((name, subprocess.Popen(args, env=env, cwd=ROOT)))
 
     start("rista-sandbox", [PY, "-m", "sandbox.rista", "--port", str(RISTA_PORT),
@@ -93,7 +95,7 @@ def main() -> int:
             start("scheduler", [*manage, "run_periodic"])
     else:
         start("celery-worker", [PY, "-m", "celery", "-A", "kiosk_project", "worker", "-l", "INFO",
-                                "--concurrency", "2"])
+                                "--concurrency", "2", "--without-gossip", "--without-mingle"])
         start("celery-beat", [PY, "-m", "celery", "-A", "kiosk_project", "beat", "-l", "INFO",
                               "--schedule", str(ROOT / ".run" / "celerybeat-schedule")])
         (ROOT / ".run").mkdir(exist_ok=True)
@@ -140,12 +142,54 @@ def main() -> int:
  Walk through an order: see README.md, "Try it by hand".
  Ctrl-C stops everything.
 ================================================================================""")
+    worker = Supervised(manage, env) if not embedded else None
     while True:
-        for name, proc in procs:
-            if proc.poll() is not None:
+        for i, (name, proc) in enumerate(procs):
+            if name == "celery-worker" and worker is not None and worker.needs_restart(proc):
+                # A dead or wedged worker is replaced; orders it held are re-sent by the kitchen sweeper.
+                banner(f"{name}: {worker.reason}; restarting it.")
+                if proc.poll() is None:
+                    proc.terminate()
+                    try:
+                        proc.wait(timeout=15)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        proc.wait(timeout=5)
+                procs[i] = (name, subprocess.Popen(commands[name], env=env, cwd=ROOT))
+                worker.started()
+            elif proc.poll() is not None:
                 banner(f"{name} exited with code {proc.returncode}; stopping.")
                 stop()
         time.sleep(1)
+
+
+class Supervised:
+    """When to replace the Celery worker: it exited, or `manage.py worker_alive` (its heartbeat) says it
+    is dead, checked every CHECK_EVERY seconds once it has had STARTUP_GRACE seconds to connect."""
+
+    CHECK_EVERY = 15.0
+    STARTUP_GRACE = 60.0
+
+    def __init__(self, manage: list[str], env: dict[str, str]) -> None:
+        self.manage, self.env = manage, env
+        self.reason = ""
+        self.started()
+
+    def started(self) -> None:
+        self.started_at = self.checked_at = time.monotonic()
+
+    def needs_restart(self, proc: subprocess.Popen) -> bool:
+        if proc.poll() is not None:
+            self.reason = f"exited with code {proc.returncode}"
+            return True
+        now = time.monotonic()
+        if now - self.started_at < self.STARTUP_GRACE or now - self.checked_at < self.CHECK_EVERY:
+            return False
+        self.checked_at = now
+        check = subprocess.run([*self.manage, "worker_alive"], env=self.env, cwd=ROOT, capture_output=True,
+                               text=True, timeout=60)
+        self.reason = (check.stderr or check.stdout).strip().splitlines()[-1] if check.returncode else ""
+        return check.returncode != 0
 
 
 def _demo_kiosk(manage: list[str], env: dict[str, str]) -> dict[str, str]:

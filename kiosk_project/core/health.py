@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET
 
 from kiosk_project.core import metrics
@@ -68,10 +69,19 @@ def _check_broker() -> Component | None:
     return None
 
 
+def _check_kitchen() -> Component | None:
+    """Paid orders waiting too long for the kitchen (HEALTH_KITCHEN_CHECK, e.g. kds_bridge.health).
+
+    Here, in the web process, rather than on the worker whose failure it must reveal.
+    """
+    return import_string(settings.HEALTH_KITCHEN_CHECK)() if settings.HEALTH_KITCHEN_CHECK else None
+
+
 CHECKS: dict[str, Callable[[], Component | None]] = {
     "database": _check_database,
     "cache": _check_cache,
     "broker": _check_broker,
+    "kitchen": _check_kitchen,
 }
 
 

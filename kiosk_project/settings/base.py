@@ -167,6 +167,12 @@ CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", d
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
 CELERY_TIMEZONE = env("TIME_ZONE", default="Asia/Kolkata")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Worker liveness (kiosk_project/worker_liveness.py): the worker touches this file while it is connected
+# to the broker; `manage.py worker_alive` (docker's healthcheck, `make run`) fails once it is older than
+# the max age, and the worker then also ends itself so that its supervisor replaces it.
+WORKER_HEARTBEAT_FILE = env("WORKER_HEARTBEAT_FILE", default=str(BASE_DIR / ".run" / "worker.heartbeat"))
+WORKER_HEARTBEAT_EVERY_SECONDS = env.float("WORKER_HEARTBEAT_EVERY_SECONDS", default=5.0)
+WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.float("WORKER_HEARTBEAT_MAX_AGE_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE: dict = {}  # filled by kiosk_project.celery_schedule (defined in code)
 # beat's own bookkeeping (last run times) stays out of the checkout: `celery beat` started in the
 # project directory would otherwise leave celerybeat-schedule.* files beside manage.py.
@@ -334,7 +340,11 @@ KDS_WEBHOOK_SECRET = env("KDS_WEBHOOK_SECRET", default="sandbox-kds-callback-sec
 KDS_RETRY_FOR_SECONDS = env.int("KDS_RETRY_FOR_SECONDS", default=30 * 60)
 KDS_RETRY_BASE_DELAY = env.float("KDS_RETRY_BASE_DELAY", default=2.0)
 KDS_RETRY_MAX_DELAY = env.float("KDS_RETRY_MAX_DELAY", default=60.0)
-KDS_SWEEP_AFTER_SECONDS = env.int("KDS_SWEEP_AFTER_SECONDS", default=20)
+# The sweeper (every KDS_SWEEP_EVERY_SECONDS) is what guarantees delivery when a worker dies or the
+# broker loses messages: it re-sends SENDING rows whose lease expired and PENDING rows overdue by more
+# than KDS_SWEEP_AFTER_SECONDS. Redelivery bounds: docs/kitchen.md, "The sweeper".
+KDS_SWEEP_AFTER_SECONDS = env.float("KDS_SWEEP_AFTER_SECONDS", default=10.0)
+KDS_SWEEP_EVERY_SECONDS = env.float("KDS_SWEEP_EVERY_SECONDS", default=5.0)
 KDS_ALERT_AFTER_SECONDS = env.int("KDS_ALERT_AFTER_SECONDS", default=60)
 # One send may take 2 x (RISTA_CONNECT_TIMEOUT + RISTA_READ_TIMEOUT) (a look-up and a POST). Its Celery
 # hard time limit adds this margin (the soft limit half of it), and a claim (lease) outlives the hard
@@ -346,6 +356,11 @@ KDS_LEASE_MARGIN = env.float("KDS_LEASE_MARGIN", default=5.0)
 # a lookup that misses the sale proves nothing until this long after the POST was sent, so we never
 # post again before a lookup made after that (docs/kitchen.md, "A slow POS").
 KDS_POST_SETTLE_SECONDS = env.float("KDS_POST_SETTLE_SECONDS", default=30.0)
+# /health fails ("kitchen") while a paid order has waited longer than this for the kitchen: the check
+# runs in the web process, so it still speaks when the worker that should deliver (and alert) is dead.
+KDS_HEALTH_MAX_UNDELIVERED_SECONDS = env.float("KDS_HEALTH_MAX_UNDELIVERED_SECONDS",
+                                               default=float(KDS_ALERT_AFTER_SECONDS))
+HEALTH_KITCHEN_CHECK = "kds_bridge.health.kitchen_backlog"  # so core/health.py imports no app
 KDS_SALE_SOURCE = env("KDS_SALE_SOURCE", default="kiosk")
 KDS_PAYMENT_MODE = env("KDS_PAYMENT_MODE", default="UPI")
 
@@ -355,7 +370,7 @@ CELERY_BEAT_SCHEDULE = {
                               "schedule": float(CATALOG_REFRESH_AFTER)},
     "payments-reconcile": {"task": "payments.tasks.payments_reconcile_task", "schedule": 3.0},
     "orders-expire": {"task": "payments.tasks.orders_expire_task", "schedule": 30.0},
-    "kitchen-sweep": {"task": "kds_bridge.tasks.kitchen_sweep_task", "schedule": 10.0},
+    "kitchen-sweep": {"task": "kds_bridge.tasks.kitchen_sweep_task", "schedule": KDS_SWEEP_EVERY_SECONDS},
     "kitchen-alert-check": {"task": "kds_bridge.tasks.kitchen_alert_check_task", "schedule": 60.0},
 }
 
