@@ -98,8 +98,10 @@ class Celery:
     def env(self) -> dict[str, str]:
         return worker_env(self.rista, **self.env_extra)
 
-    def worker(self, *flags: str, concurrency: int = 1) -> Proc:
-        proc = Proc(["worker", "-P", "prefork", "-c", str(concurrency), *(flags or DEFAULT_WORKER_FLAGS),
+    def worker(self, *flags: str, concurrency: int = 1, default_flags: bool = True) -> Proc:
+        """`flags` replace DEFAULT_WORKER_FLAGS; `default_flags=False` starts Celery's own defaults."""
+        flags = flags or (DEFAULT_WORKER_FLAGS if default_flags else ())
+        proc = Proc(["worker", "-P", "prefork", "-c", str(concurrency), *flags,
                      "-Q", "celery", "-l", "INFO", "-n", f"kds-test-{uuid.uuid4().hex[:8]}@%h"],
                     self.env(), self.tmp_path / f"worker{len(self.procs)}.log")
         self.procs.append(proc)
@@ -167,19 +169,22 @@ class PrivateRedis:
         self.workdir = workdir
         self.persistence = persistence
         self.proc: subprocess.Popen[bytes] | None = None
+        self.closed = False  # after the test: a restart still under way must not start it again
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        if self.closed:
+            return
         binary = shutil.which("redis-server")
         assert binary, "redis-server is not installed"
         persist = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistence else [
             "--appendonly", "no"]
         self.proc = subprocess.Popen([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                                       *persist, "--dir", str(self.workdir), "--loglevel", "warning"],
-                                     stdout=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
         deadline = time.monotonic() + 15
         while True:
@@ -204,6 +209,7 @@ def private_redis(tmp_path, request) -> Iterator[PrivateRedis]:
     try:
         yield server
     finally:
+        server.closed = True
         server.stop()
 
 

@@ -20,7 +20,7 @@ from kds_bridge.models import DeliveryStatus, KitchenDelivery, KitchenDeliveryAt
 from kds_bridge.services import lease_seconds
 from kds_bridge.tasks import kitchen_sweep_task
 from kds_bridge.tests.conftest import backdate, confirm, fault, sale_posts, stats
-from kds_bridge.tests.realworker import celery_procs, start_worker, wait_for  # noqa: F401 (fixtures; start_worker re-exported)
+from kds_bridge.tests.realworker import start_worker, wait_for  # noqa: F401 (start_worker: re-exported fixture)
 from orders.models import KitchenStatus, Order
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -41,7 +41,7 @@ def broker() -> Iterator[redis.Redis]:
 
 
 @pytest.fixture
-def celery(celery_procs, broker):  # noqa: F811
+def celery(celery_procs, broker):
     return celery_procs
 
 

@@ -48,7 +48,7 @@ def test_health_reports_each_dependency(rista):
     assert resp.status_code == 200
     body = resp.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "cache", "broker"}
+    assert set(body["checks"]) == {"database", "cache", "broker", "kitchen"}
     assert all(check["ok"] for check in body["checks"].values())
 
 

@@ -1,0 +1,50 @@
+"""GET /health's kitchen check: runs in the web process, so a dead worker cannot silence it."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from kds_bridge.health import kitchen_backlog
+from kds_bridge.tests.conftest import backdate
+
+pytestmark = pytest.mark.django_db
+
+
+def health() -> tuple[int, dict]:
+    resp = Client().get("/health")
+    return resp.status_code, resp.json()
+
+
+def test_health_reports_the_oldest_paid_order_waiting_for_the_kitchen(paid_order, settings, caplog):
+    settings.KDS_HEALTH_MAX_UNDELIVERED_SECONDS = 60
+    status, body = health()
+    assert body["checks"]["kitchen"]["ok"] and "no paid order waiting" in body["checks"]["kitchen"]["note"]
+
+    order, _ = paid_order()  # nobody sends it: no worker runs in this test
+    status, body = health()
+    assert body["checks"]["kitchen"]["ok"] and "waited 0 s" in body["checks"]["kitchen"]["note"]
+
+    backdate(order.pk, 61)  # paid a minute ago, still not in Rista: the worker is dead, say
+    with caplog.at_level(logging.ERROR, logger="kds_bridge.health"):
+        status, body = health()
+    assert status == 503 and "kitchen" in body["failed"]
+    assert "waited 61 s" in body["checks"]["kitchen"]["error"]
+    assert any("ALERT" in r.getMessage() for r in caplog.records)
+
+
+def test_the_kitchen_check_is_one_query(paid_order):
+    paid_order()
+    with CaptureQueriesContext(connection) as queries:
+        kitchen_backlog()
+    assert len(queries) == 1
+    with connection.cursor() as cursor:  # and PostgreSQL answers it from the partial index on open rows
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute("EXPLAIN " + queries[0]["sql"])
+        plan = " ".join(row[0] for row in cursor.fetchall())
+        cursor.execute("RESET enable_seqscan")
+    assert "kitchen_delivery_open_created" in plan
