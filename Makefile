@@ -6,8 +6,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+SOAK_ARGS ?=
 
-.PHONY: install run test lint typecheck bench bench-catalog clean
+.PHONY: install run test lint typecheck bench bench-catalog soak clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +36,11 @@ bench: install
 
 bench-catalog: install
 	$(PY) scripts/testservices.py -- $(PY) -m bench.catalog
+
+# The fault soak: its own PostgreSQL and Redis (it restarts them), gunicorn, a worker, beat, both sandboxes.
+# `make soak SOAK_ARGS=--quick` for a short run (docs/performance-payments-kitchen.md).
+soak: install
+	$(PY) -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .run .pytest_cache .ruff_cache .mypy_cache

@@ -366,13 +366,17 @@ class RistaChaos:
     LOOKAHEAD = 150  # refill when fewer requests than this are covered
     BATCH = 300  # requests covered per refill
 
-    def __init__(self, rista: Rista, rate: float, *, store_share: float = 0.25, seed: int = 7) -> None:
+    def __init__(self, rista: Rista, rate: float, *, store_share: float = 0.25, late_share: float = 0.0,
+                 late_delay: float = 7.0, seed: int = 7) -> None:
         self.rista = rista
         self.rate = rate
         self.store_share = store_share
+        # Late stores: POST /sale answered only after `late_delay` s (past our read timeout), stored then.
+        self.late_share = late_share
+        self.late_delay = late_delay
         self.rng = random.Random(seed)
         self.outage = False
-        self.armed = {"error": 0, "store_then_error": 0, "pass": 0}
+        self.armed = {"error": 0, "store_then_error": 0, "late": 0, "pass": 0}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -389,9 +393,13 @@ class RistaChaos:
                 rules.append({"mode": "slow", "delay": 0, "count": run, "routes": SALE_ROUTES})
                 self.armed["pass"] += run
                 run = 0
-            if self.rng.random() < self.store_share:
+            kind = self.rng.random()
+            if kind < self.store_share:
                 rules.append({"mode": "store_then_error", "count": 1, "routes": ["sale_post"]})
                 self.armed["store_then_error"] += 1
+            elif kind < self.store_share + self.late_share:
+                rules.append({"mode": "timeout", "delay": self.late_delay, "count": 1, "routes": ["sale_post"]})
+                self.armed["late"] += 1
             else:
                 rules.append({"mode": "error", "status": 500, "count": 1, "routes": SALE_ROUTES})
                 self.armed["error"] += 1
@@ -431,6 +439,8 @@ class RistaChaos:
         for rule in self.rista.pending_faults():
             if rule["mode"] == "store_then_error":
                 self.armed["store_then_error"] -= rule["remaining"]
+            elif rule["mode"] == "timeout":
+                self.armed["late"] -= rule["remaining"]
             elif rule["mode"] == "error" and rule["status"] == 500:
                 self.armed["error"] -= rule["remaining"]
             elif rule["mode"] == "slow":
@@ -457,10 +467,12 @@ class RistaChaos:
     def served_failures(self) -> dict[str, int]:
         """Random failures Rista actually served: armed, minus discarded, minus still pending."""
         with self._lock:
-            pending = {"error": 0, "store_then_error": 0}
+            pending = {"error": 0, "store_then_error": 0, "late": 0}
             for rule in self.rista.pending_faults():
                 if rule["mode"] == "store_then_error":
                     pending["store_then_error"] += rule["remaining"]
+                elif rule["mode"] == "timeout":
+                    pending["late"] += rule["remaining"]
                 elif rule["mode"] == "error" and rule["status"] == 500:
                     pending["error"] += rule["remaining"]
             return {k: self.armed[k] - pending[k] for k in pending}

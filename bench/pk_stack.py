@@ -52,6 +52,9 @@ class PkStack:
     app_procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     access_log: Path | None = None
     app_extra: dict[str, str] = field(default_factory=dict)
+    worker_concurrency: int = CELERY_CONCURRENCY
+    worker_flags: tuple[str, ...] = ("--without-mingle", "--without-gossip", "--without-heartbeat")
+    workers_started: int = 0
 
     @property
     def api(self) -> str:
@@ -123,25 +126,41 @@ class PkStack:
             "--worker-class", "gthread", "--workers", str(GUNICORN_WORKERS), "--threads", str(GUNICORN_THREADS),
             "--keep-alive", "5", "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning",
             "--reuse-port", "--access-logfile", str(self.access_log), "--access-logformat", ACCESS_FORMAT], env)
-        worker_log = self.stack.log_path(f"worker-{self.phase}")
-        worker = self.stack.start(f"worker-{self.phase}", [
-            PY, "-m", "celery", "-A", "kiosk_project", "worker", "-P", CELERY_POOL, "-c", str(CELERY_CONCURRENCY),
-            "--without-mingle", "--without-gossip", "--without-heartbeat", "-l", "INFO",
-            "-n", f"pk{self.phase}-{os.getpid()}@%h"], env)
         beat = self.stack.start(f"beat-{self.phase}", [
             PY, "-m", "celery", "-A", "kiosk_project", "beat", "-l", "WARNING",
             "--schedule", str(self.stack.logdir / f"celerybeat-schedule-{self.phase}")], env)
-        self.app_procs = [beat, worker, web]
+        self.app_procs = [beat, self.start_worker(), web]
         wait_http(f"{self.api}/health", web, name=f"web-{self.phase}", stack=self.stack, timeout=90)
-        deadline = time.monotonic() + 60
-        while b" ready." not in worker_log.read_bytes():
-            if worker.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the Celery worker did not start:\n{self.stack.tail(f'worker-{self.phase}')}")
-            time.sleep(0.1)
         if beat.poll() is not None:
             raise RuntimeError(f"celery beat exited:\n{self.stack.tail(f'beat-{self.phase}')}")
         say(f"app phase {self.phase} up: gunicorn gthread {GUNICORN_WORKERS}x{GUNICORN_THREADS}, "
-            f"celery {CELERY_POOL} -c {CELERY_CONCURRENCY}, beat" + (f"; {self.app_extra}" if self.app_extra else ""))
+            f"celery {CELERY_POOL} -c {self.worker_concurrency}, beat" + (f"; {self.app_extra}" if self.app_extra else ""))
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        """One Celery worker with the app's settings; returns once it is consuming."""
+        self.workers_started += 1
+        name = f"worker-{self.phase}" + (f"-{self.workers_started}" if self.workers_started > 1 else "")
+        worker = self.stack.start(name, [
+            PY, "-m", "celery", "-A", "kiosk_project", "worker", "-P", CELERY_POOL, "-c",
+            str(self.worker_concurrency), *self.worker_flags, "-l", "INFO",
+            "-n", f"pk{self.phase}-{self.workers_started}-{os.getpid()}@%h"], self.env(**self.app_extra))
+        deadline = time.monotonic() + 60
+        while b" ready." not in self.stack.log_path(name).read_bytes():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the Celery worker did not start:\n{self.stack.tail(name)}")
+            time.sleep(0.1)
+        return worker
+
+    def replace_worker(self, dead: subprocess.Popen[bytes]) -> subprocess.Popen[bytes]:
+        """What a supervisor does for a worker that died: start another (the dead one is reaped)."""
+        self.stack.stop(dead)
+        worker = self.start_worker()
+        self.app_procs = [worker if p is dead else p for p in self.app_procs]
+        return worker
+
+    @property
+    def worker(self) -> subprocess.Popen[bytes]:
+        return self.app_procs[1]
 
     def stop_app(self) -> None:
         for proc in self.app_procs:
