@@ -133,8 +133,8 @@ class PkStack:
         wait_http(f"{self.api}/health", web, name=f"web-{self.phase}", stack=self.stack, timeout=90)
         if beat.poll() is not None:
             raise RuntimeError(f"celery beat exited:\n{self.stack.tail(f'beat-{self.phase}')}")
-        say(f"app phase {self.phase} up: gunicorn gthread {GUNICORN_WORKERS}x{GUNICORN_THREADS}, "
-            f"celery {CELERY_POOL} -c {self.worker_concurrency}, beat" + (f"; {self.app_extra}" if self.app_extra else ""))
+        say(f"app phase {self.phase} up: gunicorn gthread {GUNICORN_WORKERS}x{GUNICORN_THREADS}, celery "
+            f"{CELERY_POOL} -c {self.worker_concurrency}, beat" + (f"; {self.app_extra}" if self.app_extra else ""))
 
     def start_worker(self) -> subprocess.Popen[bytes]:
         """One Celery worker with the app's settings; returns once it is consuming."""

@@ -33,6 +33,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,9 @@ WORKER_FLAGS = ("--without-gossip", "--without-mingle")  # docker-compose.yml's 
 READ_TIMEOUT_S = 5.0  # RISTA_READ_TIMEOUT's default: late stores come after it
 WEBHOOK_PATH = "/api/v1/payment/webhook"
 _STARTED = time.monotonic()
+# Processes the soak starts mid-run (a replacement worker) are started from this one long-lived thread:
+# bench.common asks Linux to SIGTERM a child when the *thread* that started it ends (PR_SET_PDEATHSIG).
+SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spawner")
 
 
 def log(msg: str) -> None:
@@ -187,7 +191,7 @@ def kill_worker(soak: Soak, run: Run, *, main_only: bool) -> None:
     else:
         os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(timeout=30)
-    soak.stack.replace_worker(worker)  # what compose's restart policy (or make run) does
+    SPAWNER.submit(soak.stack.replace_worker, worker).result()  # what compose's restart policy (or make run) does
     run.notes.append(f"SIGKILL worker {'main process' if main_only else 'and its pool'} {worker.pid}; replaced")
 
 
