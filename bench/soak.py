@@ -11,7 +11,7 @@ Experiments, each on fresh orders (the stack lives through all of them):
   baseline          no fault
   worker_kills      SIGKILL a pool child, then the whole worker, then its main process only
                     (a supervisor starts a new worker after each whole-worker death, as compose does)
-  redis_restart     Redis stopped and started again twice (3 s down each)
+  redis_restart     Redis stopped and started again three times (down 1 s each, as a container restart)
   postgres_restart  PostgreSQL stopped and started again (10 s down; 5 s with --quick)
   rista_failing     30% of sale requests fail: 500s, stored-then-500s and sales stored late, after our
                     read timeout; Rista recovers when the orders stop
@@ -210,7 +210,7 @@ def experiment_faults(name: str, soak: Soak, run: Run) -> list[tuple[float, Call
         return [(0.25, lambda: kill_pool_child(soak, run)), (0.5, lambda: kill_worker(soak, run, main_only=False)),
                 (0.75, lambda: kill_worker(soak, run, main_only=True))]
     if name == "redis_restart":
-        return [(1 / 3, lambda: restart_redis(soak, run, 3.0)), (2 / 3, lambda: restart_redis(soak, run, 3.0))]
+        return [(share, lambda: restart_redis(soak, run, 1.0)) for share in (0.25, 0.5, 0.75)]
     if name == "postgres_restart":
         return [(0.5, lambda: restart_postgres(soak, run, soak.plan.postgres_down_s))]
     return []
