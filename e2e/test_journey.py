@@ -17,7 +17,8 @@ from decimal import Decimal
 import pytest
 import requests
 
-from kds_bridge.tests.test_worker import broker, start_worker  # noqa: F401 (fixtures)
+from kds_bridge.tests.realworker import celery_procs  # noqa: F401 (fixture)
+from kds_bridge.tests.test_worker import broker  # noqa: F401 (fixture)
 from payments.models import Payment
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -46,8 +47,8 @@ def public_url(live_server, settings, phonepe) -> str:
 
 
 @pytest.fixture
-def worker(public_url, rista, start_worker):  # noqa: F811
-    return start_worker()
+def worker(public_url, rista, broker, celery_procs):  # noqa: F811
+    return celery_procs.worker()
 
 
 @pytest.mark.parametrize("family", ["v2", "v1"])

@@ -219,10 +219,9 @@ def use_broker(url: str) -> Iterator[None]:
     from kiosk_project.celery import app
 
     def reset_pools() -> None:
-        with contextlib.suppress(Exception):
-            if app._pool is not None:
-                app._pool.force_close_all()
-        app._after_fork()  # drops the connection and producer pools, which were keyed to the old URL
+        # Drop the app's references to its connection and producer pools; kombu keeps one pool per
+        # broker URL (kombu.pools), so switching back finds the old one, open, again.
+        app._after_fork()
 
     previous = app.conf.broker_url
     reset_pools()
