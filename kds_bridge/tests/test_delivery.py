@@ -126,7 +126,9 @@ def test_a_dine_in_order_reaches_the_kitchen_on_the_dine_in_channel(rista, dine_
 
 
 @pytest.mark.django_db
-def test_rista_failing_the_first_requests_retries_with_backoff_and_stores_one_sale(rista, paid_order):
+def test_rista_failing_the_first_requests_retries_with_backoff_and_stores_one_sale(rista, paid_order, settings):
+    # A 4 s base keeps the shortest wait (2 s) clear of the claim's 1 s slack, so "not due" is certain.
+    settings.KDS_RETRY_BASE_DELAY = 4.0
     order, delivery = paid_order()
     fault(rista, mode="error", status=503, count=2, routes=["sale_post"])
     fault(rista, mode="error", status=429, count=1, routes=["sale_post"])
