@@ -2,12 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from kiosk_project.core.health import health, metrics_view
+from kiosk_project.core.health import health, health_ready, metrics_view
 from kiosk_project.core.ops_access import ops_only
 
 urlpatterns = [
     path("api/v1/", include("catalog.urls")),  # first: the menu is the most requested path
     path("health", health, name="health"),
+    path("health/ready", health_ready, name="health-ready"),
     path("metrics", ops_only(metrics_view), name="metrics"),
     path("admin/", admin.site.urls),
     path("api/schema/", ops_only(SpectacularAPIView.as_view()), name="schema"),

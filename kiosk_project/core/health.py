@@ -1,4 +1,5 @@
-"""GET /health: each component's name and state, 503 when any is down; GET /metrics (operators only).
+"""GET /health: each component's name and state, 503 when any is down; GET /health/ready: the same for
+the components a load balancer should act on; GET /metrics (operators only).
 
 /health is public (load balancers, docker compose, uptime checks), so it says
 what is wrong, never why: the exception goes to the log with its detail, the
@@ -85,9 +86,17 @@ CHECKS: dict[str, Callable[[], Component | None]] = {
 }
 
 
-def component_states() -> dict[str, Component]:
+# What a load balancer or orchestrator should act on: can this web process serve? A late kitchen or a
+# down broker is the operators' problem (GET /health fails and alerts), not a reason to pull every web
+# server out of rotation: the menu, checkout and the kitchen outbox keep working without them.
+READINESS = ("database", "cache")
+
+
+def component_states(names: tuple[str, ...] | None = None) -> dict[str, Component]:
     states = {}
     for name, check in CHECKS.items():
+        if names is not None and name not in names:
+            continue
         try:
             states[name] = check() or Component()
         except Exception as exc:
@@ -99,7 +108,17 @@ def component_states() -> dict[str, Component]:
 
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
-    states = component_states()
+    """Everything, for monitoring: 503 when any component is down, the broker unreachable or the kitchen late."""
+    return _answer(component_states())
+
+
+@require_GET
+def health_ready(request: HttpRequest) -> JsonResponse:
+    """Readiness of this web process, for load balancers and compose: the database and the cache only."""
+    return _answer(component_states(READINESS))
+
+
+def _answer(states: dict[str, Component]) -> JsonResponse:
     failed = [name for name, state in states.items() if not state.ok]
     return JsonResponse({"status": "unavailable" if failed else "ok", "failed": failed,
                          "checks": {name: state.as_dict() for name, state in states.items()}},
