@@ -69,13 +69,15 @@ def _claim(payment_id: Any, *, callback: bool, coalesce: bool) -> bool:
 
 
 def payment_check(*, payment_id: Any, source: str = EventSource.STATUS_CHECK, callback: bool = False,
-                  coalesce: bool = False, wait: float = 0.0) -> Applied | None:
+                  coalesce: bool = False, wait: float = 0.0,
+                  while_status_in: tuple[str, ...] | None = None) -> Applied | None:
     """Ask PhonePe's status API about one payment (no transaction held) and apply the answer.
 
     Returns None, without asking, when another check of this payment is in flight
     (after waiting up to `wait` seconds for it to finish) or, with `coalesce`, when
-    a callback's check ran within the coalescing window. `callback` stamps the
-    check as a callback's. Raises GatewayUnavailable/GatewayRejected when PhonePe
+    a callback's check ran within the coalescing window, or, with `while_status_in`, when the
+    payment left those statuses while we waited (another check decided it: nothing left to
+    ask). `callback` stamps the check as a callback's. Raises GatewayUnavailable/GatewayRejected when PhonePe
     could not answer; the caller decides when to ask again.
     """
     deadline = time.monotonic() + wait
@@ -86,6 +88,8 @@ def payment_check(*, payment_id: Any, source: str = EventSource.STATUS_CHECK, ca
     try:
         payment = Payment.objects.only("id", "order_id", "merchant_reference", "provider", "status", "created_at",
                                        "initiated_at").get(pk=payment_id)
+        if while_status_in is not None and payment.status not in while_status_in:
+            return None
         with log_context(order_id=str(payment.order_id)):
             gateway = get_gateway(payment.provider)
             try:

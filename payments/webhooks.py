@@ -142,8 +142,10 @@ def _payment_event(event: WebhookEvent, source: str, remote_addr: str | None) ->
 def _check(payment: Payment, source: str, *, news: bool) -> str:
     try:
         # News waits for a check in flight (it may have started before PhonePe saw the payment).
+        # Read under the claim: a copy of this callback may have had its own check decide the payment
+        # while we waited (copies race to the claim), and then there is nothing left to ask PhonePe.
         applied = payment_check(payment_id=payment.id, source=source, callback=True, coalesce=not news,
-                                wait=lease_seconds() / 3 if news else 0.0)
+                                wait=lease_seconds() / 3 if news else 0.0, while_status_in=_COMPLETABLE)
     except GatewayError as exc:
         metrics.incr("payments.gateway_unavailable")
         payment_check_soon(payment_id=payment.id)
@@ -151,6 +153,8 @@ def _check(payment: Payment, source: str, *, news: bool) -> str:
                     extra={"reference": payment.merchant_reference, "error": str(exc)[:300]})
         return "deferred"
     if applied is None:
+        if not Payment.objects.filter(pk=payment.pk, status__in=_COMPLETABLE).exists():
+            return "processed"  # decided by the check this copy raced with
         metrics.incr("payments.webhook_coalesced")
         # The check this was coalesced into may have been too early: one more look after the window.
         payment_check_soon(payment_id=payment.id, within=coalesce_seconds())
