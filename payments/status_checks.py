@@ -16,7 +16,9 @@ check. So 100 copies of a callback cost one status call, not 100, and a flood of
 them cannot push the merchant into PhonePe's rate limit. The first COMPLETED
 callback of a payment is never coalesced (it may be the news of a payment a
 moment-old check did not see yet): it waits for a check in flight to finish and
-then asks.
+then asks, unless a check that started after that callback arrived has finished
+meanwhile (a copy of the same callback won the race to the claim): that check saw
+what ours would see.
 
 The claim lives in PostgreSQL beside the row it protects: it holds across
 processes and through a Redis outage, and it is a timestamp, not a lock, so
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -56,9 +58,15 @@ def coalesce_seconds() -> float:
     return float(conf("PAYMENT_CALLBACK_COALESCE_SECONDS"))
 
 
-def _claim(payment_id: Any, *, callback: bool, coalesce: bool) -> bool:
+def _not_in_flight(now: datetime) -> Q:
+    return Q(status_check_until__isnull=True) | Q(status_check_until__lte=now)
+
+
+def _claim(payment_id: Any, *, callback: bool, coalesce: bool, unchecked_since: datetime | None) -> bool:
     now = timezone.now()
-    free = Q(status_check_until__isnull=True) | Q(status_check_until__lte=now)
+    free = _not_in_flight(now)
+    if unchecked_since is not None:
+        free &= Q(callback_checked_at__isnull=True) | Q(callback_checked_at__lt=unchecked_since)
     if coalesce:
         window_start = now - timedelta(seconds=coalesce_seconds())
         free &= Q(callback_checked_at__isnull=True) | Q(callback_checked_at__lte=window_start)
@@ -70,18 +78,23 @@ def _claim(payment_id: Any, *, callback: bool, coalesce: bool) -> bool:
 
 def payment_check(*, payment_id: Any, source: str = EventSource.STATUS_CHECK, callback: bool = False,
                   coalesce: bool = False, wait: float = 0.0,
-                  while_status_in: tuple[str, ...] | None = None) -> Applied | None:
+                  while_status_in: tuple[str, ...] | None = None,
+                  unless_checked_since: datetime | None = None) -> Applied | None:
     """Ask PhonePe's status API about one payment (no transaction held) and apply the answer.
 
     Returns None, without asking, when another check of this payment is in flight
     (after waiting up to `wait` seconds for it to finish) or, with `coalesce`, when
     a callback's check ran within the coalescing window, or, with `while_status_in`, when the
     payment left those statuses while we waited (another check decided it: nothing left to
-    ask). `callback` stamps the check as a callback's. Raises GatewayUnavailable/GatewayRejected when PhonePe
-    could not answer; the caller decides when to ask again.
+    ask), or, with `unless_checked_since`, when a callback's check that started at or after that
+    moment has finished while we waited (it saw what we would see). `callback` stamps the
+    check as a callback's. Raises GatewayUnavailable/GatewayRejected when PhonePe could not
+    answer; the caller decides when to ask again.
     """
     deadline = time.monotonic() + wait
-    while not _claim(payment_id, callback=callback, coalesce=coalesce):
+    while not _claim(payment_id, callback=callback, coalesce=coalesce, unchecked_since=unless_checked_since):
+        if unless_checked_since is not None and _covered_since(payment_id, unless_checked_since):
+            return None
         if time.monotonic() >= deadline:
             return None
         time.sleep(_WAIT_POLL)
@@ -101,6 +114,12 @@ def payment_check(*, payment_id: Any, source: str = EventSource.STATUS_CHECK, ca
             return payment_apply_status(payment_id=payment.id, status_result=result, source=source)
     finally:
         Payment.objects.filter(pk=payment_id).update(status_check_until=None)
+
+
+def _covered_since(payment_id: Any, since: datetime) -> bool:
+    """A callback's check that started at or after `since` has finished (its answer is applied)."""
+    return Payment.objects.filter(_not_in_flight(timezone.now()), pk=payment_id,
+                                  callback_checked_at__gte=since).exists()
 
 
 def _not_found_result(payment: Payment) -> StatusResult:

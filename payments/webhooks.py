@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -108,6 +109,7 @@ def _reject(remote_addr: str | None, family: str, reason: str) -> None:
 
 
 def _payment_event(event: WebhookEvent, source: str, remote_addr: str | None) -> WebhookResult:
+    received_at = timezone.now()
     payment = (Payment.objects.filter(merchant_reference=event.reference)
                .only("id", "order_id", "status", "merchant_reference").first())
     with transaction.atomic():
@@ -136,16 +138,20 @@ def _payment_event(event: WebhookEvent, source: str, remote_addr: str | None) ->
         if payment.status not in _COMPLETABLE:
             return WebhookResult("processed", event.reference)  # decided already: a stale FAILED changes nothing
         # The first COMPLETED is news and always gets its own check; anything else may be coalesced.
-        return WebhookResult(_check(payment, source, news=event.state == COMPLETED), event.reference)
+        news = event.state == COMPLETED
+        return WebhookResult(_check(payment, source, news=news, received_at=received_at if news else None),
+                             event.reference)
 
 
-def _check(payment: Payment, source: str, *, news: bool) -> str:
+def _check(payment: Payment, source: str, *, news: bool, received_at: datetime | None = None) -> str:
     try:
         # News waits for a check in flight (it may have started before PhonePe saw the payment).
         # Read under the claim: a copy of this callback may have had its own check decide the payment
-        # while we waited (copies race to the claim), and then there is nothing left to ask PhonePe.
+        # while we waited (copies race to the claim), and then there is nothing left to ask PhonePe;
+        # nor is there when a copy's check started after this callback arrived: it saw what we would.
         applied = payment_check(payment_id=payment.id, source=source, callback=True, coalesce=not news,
-                                wait=lease_seconds() / 3 if news else 0.0, while_status_in=_COMPLETABLE)
+                                wait=lease_seconds() / 3 if news else 0.0, while_status_in=_COMPLETABLE,
+                                unless_checked_since=received_at)
     except GatewayError as exc:
         metrics.incr("payments.gateway_unavailable")
         payment_check_soon(payment_id=payment.id)
