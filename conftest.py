@@ -41,12 +41,15 @@ def rista(rista_server, settings) -> Iterator:
 @pytest.fixture(autouse=True)
 def _clean_cache() -> Iterator[None]:
     """Each test starts with an empty Redis (the suite owns its Redis database), and with the database
-    breaker closed (an outage test may have tripped it: kiosk_project.core.db)."""
+    breaker closed (an outage test may have tripped it: kiosk_project.core.db), and with no branch
+    remembered by this process (another test's closed branch must not close this one's)."""
     if django_settings.configured:  # sandbox tests also run without Django (-p no:django)
+        from kiosk_project.core.branches import branches_changed
         from kiosk_project.core.db.base import breaker
 
         breaker.reset()
         cache.clear()
+        branches_changed()
     yield
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core import checks
 
-from orders.seller import GSTIN_PATTERN, INVOICE_PREFIX_PATTERN, seller_for
+from kiosk_project.core.branches import branch_defaults
+from orders.seller import GSTIN_PATTERN, INVOICE_PREFIX_PATTERN, seller_of
 
 
 def check_seller_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    seller = seller_for(settings.KIOSK_BRANCH_CODE)
+    # The settings (the defaults of every branch's blank fields); a branch's own values are validated
+    # by its admin form and create_branch. No database at start-up.
+    seller = seller_of(branch_defaults())
     found: list[checks.CheckMessage] = []
     if seller.gstin and not GSTIN_PATTERN.match(seller.gstin):
         found.append(checks.Error(f"RESTAURANT_GSTIN {seller.gstin!r} is not a valid GSTIN (15 characters, "

@@ -9,6 +9,12 @@ everything else to Django unchanged: misses, ageing copies (so refresh-ahead
 still happens), unknown channels, other methods, a required kiosk key, a bad
 Host header, and any cache trouble. It adds the headers Django's middleware
 would have added, derived from the same settings.
+
+The menu is the kiosk's branch's (a key this process knows; an unknown one goes
+to Django), else the one named by ``?branch=``, else KIOSK_BRANCH_CODE's, with
+the branch's store status spliced in (catalog.menu_document). The branch comes
+from memory or Redis only (kiosk_project.core.branches.branch_config_cached):
+when it would need PostgreSQL, Django answers.
 """
 
 from __future__ import annotations
@@ -23,7 +29,10 @@ from urllib.parse import parse_qs
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
+from catalog.menu_document import menu_document
 from catalog.store import CachedCatalog, CacheDown, cache_read
+from kiosk_project.core.branches import BranchConfig, branch_config_cached
+from kiosk_project.core.kiosk_auth import kiosk_for_key_cached
 from kiosk_project.core.order_modes import order_mode_pricing
 
 PATH = "/api/v1/catalog"
@@ -40,17 +49,17 @@ def etag_matches(header: str, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
 
 
-def requested_channel(channel: str | None, order_mode: str | None) -> str | None:
-    """The channel a menu request asks for: ``channel``, else its order mode's, else the default.
+def requested_channel(channel: str | None, order_mode: str | None, branch: BranchConfig) -> str | None:
+    """The channel a menu request asks for: ``channel``, else its order mode's, else the branch's default.
 
-    None when that channel is not served or the order mode does not exist.
+    None when the branch does not serve that channel or take that order mode.
     """
     if not channel and order_mode:
-        if order_mode not in settings.ORDER_CHANNELS:
+        if order_mode not in branch.order_modes:
             return None
-        channel = order_mode_pricing(order_mode).channel
-    channel = channel or settings.KIOSK_DEFAULT_CHANNEL
-    return channel if channel in settings.KIOSK_CHANNELS else None
+        channel = order_mode_pricing(order_mode, branch).channel
+    channel = channel or branch.default_channel
+    return channel if channel in branch.channels else None
 
 
 def _security_headers() -> list[tuple[str, str]]:
@@ -70,29 +79,41 @@ class CatalogFastPath:
     def __init__(self, app: WSGIApp) -> None:
         self.app = app
         self._lock = threading.Lock()
-        self._copies: dict[str, tuple[float, CachedCatalog | None]] = {}
+        self._copies: dict[tuple[str, str], tuple[float, CachedCatalog | None]] = {}
 
-    def _entry(self, channel: str) -> CachedCatalog | None:
+    def _entry(self, branch: str, channel: str) -> CachedCatalog | None:
         now = time.monotonic()
-        held = self._copies.get(channel)
+        held = self._copies.get((branch, channel))
         if held is None or held[0] <= now:
             with self._lock:
-                held = self._copies.get(channel)
+                held = self._copies.get((branch, channel))
                 if held is None or held[0] <= now:
                     try:
-                        entry = cache_read(settings.KIOSK_BRANCH_CODE, channel)
+                        entry = cache_read(branch, channel)
                     except CacheDown:
                         entry = None
                     held = (now + settings.CATALOG_FAST_PATH_TTL, entry)
-                    self._copies[channel] = held
+                    self._copies[(branch, channel)] = held
         return held[1]
 
-    def _channel(self, environ: dict[str, Any]) -> str | None:
+    def _branch(self, environ: dict[str, Any], params: dict[str, list[str]]) -> BranchConfig | None:
+        header = environ.get("HTTP_AUTHORIZATION", "")
+        if header:
+            scheme, _, key = header.partition(" ")
+            kiosk = kiosk_for_key_cached(key.strip()) if scheme == "Kiosk" else None
+            return None if kiosk is None else branch_config_cached(kiosk.branch_code)
+        code = (params.get("branch") or [settings.KIOSK_BRANCH_CODE])[0]
+        return branch_config_cached(code)
+
+    def _route(self, environ: dict[str, Any]) -> tuple[BranchConfig, str] | None:
         query = environ.get("QUERY_STRING", "")
-        if not query:
-            return settings.KIOSK_DEFAULT_CHANNEL
-        params = parse_qs(query)
-        return requested_channel(*((params.get(name) or [None])[0] for name in ("channel", "order_mode")))
+        params = parse_qs(query) if query else {}
+        branch = self._branch(environ, params)
+        if branch is None:
+            return None
+        channel = requested_channel((params.get("channel") or [None])[0], (params.get("order_mode") or [None])[0],
+                                    branch)
+        return None if channel is None else (branch, channel)
 
     def _servable(self, environ: dict[str, Any]) -> bool:
         if environ.get("REQUEST_METHOD") != "GET" or environ.get("PATH_INFO") != PATH:
@@ -106,20 +127,21 @@ class CatalogFastPath:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if self._servable(environ):
-            channel = self._channel(environ)
-            entry = self._entry(channel) if channel else None
-            if entry is not None and entry.age <= settings.CATALOG_REFRESH_AFTER:
-                return self._answer(environ, start_response, entry)
+            route = self._route(environ)
+            entry = self._entry(route[0].code, route[1]) if route else None
+            if route and entry is not None and entry.age <= settings.CATALOG_REFRESH_AFTER:
+                return self._answer(environ, start_response, entry, route[0])
         return self.app(environ, start_response)
 
     def _answer(self, environ: dict[str, Any], start_response: StartResponse,
-                entry: CachedCatalog) -> Iterable[bytes]:
-        headers = [("ETag", entry.etag), ("Cache-Control", "no-cache"), ("X-Catalog-Source", "cache"),
+                entry: CachedCatalog, branch: BranchConfig) -> Iterable[bytes]:
+        body, etag = menu_document(entry, branch.store_status())
+        headers = [("ETag", etag), ("Cache-Control", "no-cache"), ("X-Catalog-Source", "cache"),
                    ("X-Catalog-Age", str(int(entry.age))), ("X-Request-ID", uuid.uuid4().hex),
-                   ("Vary", "Accept-Encoding"), *_security_headers()]
-        if etag_matches(environ.get("HTTP_IF_NONE_MATCH", ""), entry.etag):
+                   ("Vary", "Accept-Encoding, Authorization"), *_security_headers()]
+        if etag_matches(environ.get("HTTP_IF_NONE_MATCH", ""), etag):
             start_response("304 Not Modified", headers)
             return []
         start_response("200 OK", [("Content-Type", "application/json"),
-                                  ("Content-Length", str(len(entry.body))), *headers])
-        return [entry.body]
+                                  ("Content-Length", str(len(body))), *headers])
+        return [body]

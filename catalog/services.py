@@ -32,6 +32,7 @@ from catalog.pricing import validate_catalog_document
 from catalog.rista import RistaRejected, RistaUnavailable, get_client
 from catalog.store import CachedCatalog, CacheDown
 from kiosk_project.core import metrics
+from kiosk_project.core.branches import branch_config, branch_configs
 from kiosk_project.core.errors import ServiceUnavailable, UpstreamError
 
 log = logging.getLogger(__name__)
@@ -191,6 +192,9 @@ def catalog_refresh(*, branch: str, channel: str) -> CachedCatalog:
     store.cache_write(branch, channel, entry)
     store.snapshot_write(branch, channel, entry, item_count=len(document["items"]))
     metrics.incr("catalog.refreshed")
+    # The WSGI fast path needs the branch in Redis as well as the menu (kiosk_project.core.branches):
+    # every refresh re-reads it, so a refreshed menu is servable without a query.
+    branch_config(branch)
     log.info("catalog refreshed", extra={"branch": branch, "channel": channel, "etag": entry.etag,
                                           "items": len(document["items"]), "bytes": len(body),
                                           "ms": round((time.perf_counter() - started) * 1000, 1)})
@@ -220,6 +224,18 @@ def catalog_refresh_many(*, branch: str, channels: list[str]) -> dict[str, str]:
         except (UpstreamError, InvalidCatalog) as exc:
             results[channel] = exc.code
     return results
+
+
+def catalog_refresh_schedule(*, every: float) -> list[tuple[float, str, str]]:
+    """(delay, branch, channel) for every channel of every branch, spread evenly over `every` seconds.
+
+    The beat job runs every CATALOG_REFRESH_AFTER; spreading its refreshes over the interval keeps
+    Rista's load flat: 2 calls (catalog, sold-out list) per channel, so 100 branches x 2 channels
+    every 300 s is 400 calls, about 80 a minute, never a burst of 400 (docs/chain.md).
+    """
+    pairs = [(branch.code, channel) for branch in branch_configs() for channel in branch.channels]
+    step = every / len(pairs) if pairs else 0.0
+    return [(round(i * step, 3), code, channel) for i, (code, channel) in enumerate(pairs)]
 
 
 # --- pricing ---------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from catalog.services import catalog_refresh, catalog_refresh_many
+from catalog.services import catalog_refresh, catalog_refresh_many, catalog_refresh_schedule
 
 log = logging.getLogger(__name__)
 
@@ -23,4 +23,14 @@ def catalog_refresh_task(branch: str, channel: str) -> None:
 
 @shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
 def catalog_refresh_all_task() -> dict[str, str]:
-    return catalog_refresh_many(branch=settings.KIOSK_BRANCH_CODE, channels=list(settings.KIOSK_CHANNELS))
+    """Every branch's every channel, staggered over the beat interval (catalog_refresh_schedule)."""
+    schedule = catalog_refresh_schedule(every=float(settings.CATALOG_REFRESH_AFTER))
+    if settings.CELERY_TASK_ALWAYS_EAGER:  # embedded mode: no worker to wait, one after the other
+        results: dict[str, str] = {}
+        for _delay, branch, channel in schedule:
+            results.update({f"{branch}/{c}": r for c, r in catalog_refresh_many(branch=branch,
+                                                                                 channels=[channel]).items()})
+        return results
+    for delay, branch, channel in schedule:
+        catalog_refresh_task.apply_async((branch, channel), countdown=delay)
+    return {f"{branch}/{channel}": f"in {delay:.0f} s" for delay, branch, channel in schedule}

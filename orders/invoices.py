@@ -12,7 +12,8 @@ statement, so they may skip but never wait.
 
 Numbers look like BLR1/2526/42: the branch's invoice prefix (INVOICE_PREFIX, at
 most four characters), the financial year (April to March, 2025-26 -> 2526),
-the serial; at most 16 characters up to a million invoices a year.
+the serial; at most 16 characters up to a million invoices a year. The year is the
+branch's, in its time zone.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from kiosk_project.core.branches import branch_config
 from orders.models import InvoiceCounter, Order
-from orders.seller import seller_for
+from orders.seller import seller_of
 
 _SQL = (
     "INSERT INTO {table} (branch_code, financial_year, last_value) VALUES (%s, %s, 1) "
@@ -55,12 +57,13 @@ def invoice_assign(*, order_id: Any) -> str:
     if order.invoice_number:
         return order.invoice_number
     issued_at = order.confirmed_at or timezone.now()
-    year = financial_year(timezone.localtime(issued_at).date())
+    branch = branch_config(order.branch_code)
+    year = financial_year(issued_at.astimezone(branch.tz).date())  # the branch's calendar, not the server's
     table = connection.ops.quote_name(InvoiceCounter._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(_SQL.format(table=table), [order.branch_code, year])
         serial = int(cursor.fetchone()[0])
-    number = format_invoice_number(prefix=seller_for(order.branch_code).invoice_prefix, year=year, serial=serial)
+    number = format_invoice_number(prefix=seller_of(branch).invoice_prefix, year=year, serial=serial)
     Order.objects.filter(pk=order_id).update(invoice_number=number, invoice_serial=serial,
                                              invoice_financial_year=year, invoiced_at=issued_at)
     return number

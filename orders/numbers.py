@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from kiosk_project.core.branches import BranchConfig
 from orders.models import OrderNumberCounter
 
 _SQL = (
@@ -24,10 +25,17 @@ _SQL = (
 )
 
 
-def business_day(now: datetime | None = None) -> date:
-    """The trading day an instant belongs to: a 1 a.m. order belongs to the evening before."""
-    local = timezone.localtime(now or timezone.now())
-    return (local - timedelta(hours=settings.ORDER_BUSINESS_DAY_START_HOUR)).date()
+def business_day(now: datetime | None = None, branch: BranchConfig | None = None) -> date:
+    """The trading day an instant belongs to: a 1 a.m. order belongs to the evening before.
+
+    In the branch's time zone from its business-day start hour (no branch: the settings'
+    TIME_ZONE and ORDER_BUSINESS_DAY_START_HOUR).
+    """
+    if branch is None:
+        local = timezone.localtime(now or timezone.now())
+        return (local - timedelta(hours=settings.ORDER_BUSINESS_DAY_START_HOUR)).date()
+    local = (now or timezone.now()).astimezone(branch.tz)
+    return (local - timedelta(hours=branch.business_day_start_hour)).date()
 
 
 def allocate_order_number(*, branch_code: str, day: date) -> int:

@@ -1,21 +1,18 @@
 """Who is selling: the legal details a GST tax invoice must carry, read through one function.
 
-Today they come from settings (RESTAURANT_LEGAL_NAME, RESTAURANT_ADDRESS,
-RESTAURANT_GSTIN, ...), one set for the whole deployment. When branches become
-data, `seller_for` reads the branch's own row instead; nothing else changes.
+They come from the branch's row (kiosk_project.core.branches); a blank field is
+the deployment's setting (RESTAURANT_LEGAL_NAME, RESTAURANT_ADDRESS,
+RESTAURANT_GSTIN, INVOICE_PREFIX for its own branch, ...).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from django.conf import settings
+from kiosk_project.core.branch_rules import GSTIN_PATTERN, INVOICE_PREFIX_PATTERN
+from kiosk_project.core.branches import BranchConfig, branch_config
 
-# 2-digit state code, 10-character PAN, entity number, "Z", check character.
-GSTIN_PATTERN = re.compile(r"^[0-9]{2}[A-Z]{5}[0-9]{4}[A-Z][1-9A-Z]Z[0-9A-Z]$")
-# At most 4 characters: "BLR1/2526/999999" is 16, the GST limit, with room for a million invoices a year.
-INVOICE_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9]{1,4}$")
+__all__ = ["GSTIN_PATTERN", "INVOICE_PREFIX_PATTERN", "Seller", "seller_for", "seller_of"]
 
 
 @dataclass(frozen=True)
@@ -39,13 +36,10 @@ class Seller:
 
 
 def seller_for(branch_code: str) -> Seller:
-    """The seller of an order placed at `branch_code` (one seller per deployment for now)."""
-    return Seller(
-        legal_name=settings.RESTAURANT_LEGAL_NAME,
-        trade_name=settings.RESTAURANT_TRADE_NAME,
-        address=settings.RESTAURANT_ADDRESS,
-        gstin=settings.RESTAURANT_GSTIN.upper(),
-        fssai=settings.RESTAURANT_FSSAI,
-        phone=settings.RESTAURANT_PHONE,
-        invoice_prefix=settings.INVOICE_PREFIX or branch_code,
-    )
+    """The seller of an order placed at `branch_code`."""
+    return seller_of(branch_config(branch_code))
+
+
+def seller_of(branch: BranchConfig) -> Seller:
+    return Seller(legal_name=branch.legal_name, trade_name=branch.trade_name, address=branch.address,
+                  gstin=branch.gstin, fssai=branch.fssai, phone=branch.phone, invoice_prefix=branch.invoice_prefix)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from catalog.pricing import CartLine, CartOption, Quote, quote_cart
 from catalog.services import catalog_for_pricing
 from kiosk_project.core import metrics
+from kiosk_project.core.branches import branch_config
 from kiosk_project.core.errors import ApplicationError, Conflict
 from kiosk_project.core.kiosk_auth import Kiosk
 from kiosk_project.core.logging import log_context
@@ -73,7 +74,10 @@ def order_quote(*, kiosk: Kiosk, data: dict[str, Any]) -> PricedCart:
     mode = data["order_mode"]
     if kiosk.allowed_order_modes and mode not in kiosk.allowed_order_modes:
         raise OrderModeNotAllowed(details={"order_mode": mode, "allowed": list(kiosk.allowed_order_modes)})
-    rista = order_mode_pricing(mode)
+    branch = branch_config(kiosk.branch_code)
+    if mode not in branch.order_modes:
+        raise OrderModeNotAllowed(details={"order_mode": mode, "allowed": list(branch.order_modes)})
+    rista = order_mode_pricing(mode, branch)
     index, etag = catalog_for_pricing(branch=kiosk.branch_code, channel=rista.channel)
     lines = [
         CartLine(sku=item["item_sku_id"], quantity=item["quantity"], note=item.get("note") or None,
@@ -81,8 +85,8 @@ def order_quote(*, kiosk: Kiosk, data: dict[str, Any]) -> PricedCart:
                                for o in item.get("options", [])))
         for item in data["items"]
     ]
-    quote = quote_cart(index=index, lines=lines, charge_mode=rista.charge_mode, now=timezone.localtime(),
-                       round_off=settings.ORDER_ROUND_OFF)
+    quote = quote_cart(index=index, lines=lines, charge_mode=rista.charge_mode,
+                       now=timezone.now().astimezone(branch.tz), round_off=settings.ORDER_ROUND_OFF)
     return PricedCart(quote=quote, catalog_etag=etag, order_mode=mode, channel=rista.channel,
                       charge_mode=rista.charge_mode)
 
@@ -113,16 +117,20 @@ def order_place(*, kiosk: Kiosk, data: dict[str, Any], idempotency_key: str | No
         if existing is not None:
             return _replay(existing, fingerprint)
 
+    branch = branch_config(kiosk.branch_code)
+    now = timezone.now()
+    # New orders only: an order placed before closing is still paid, sent and cooked.
+    branch.require_open(now)
     priced = order_quote(kiosk=kiosk, data=data)
     check_client_totals(priced, data)
-    now = timezone.now()
-    day = business_day(now)
+    day = business_day(now, branch)
     number = format_order_number(kiosk.order_prefix,
                                  allocate_order_number(branch_code=kiosk.branch_code, day=day))
     try:
         with transaction.atomic():
             order, lines = _create_order(kiosk=kiosk, priced=priced, number=number, day=day, now=now,
-                                  idempotency_key=idempotency_key, fingerprint=fingerprint)
+                                         expires_after=branch.order_expiry_seconds,
+                                         idempotency_key=idempotency_key, fingerprint=fingerprint)
     except IntegrityError:
         if idempotency_key:
             existing = _order_by_key(kiosk.id, idempotency_key)
@@ -162,7 +170,7 @@ def _replay(order: Order, fingerprint: str) -> Placement:
     return Placement(order=order, replayed=True)
 
 
-def _create_order(*, kiosk: Kiosk, priced: PricedCart, number: str, day: Any, now: Any,
+def _create_order(*, kiosk: Kiosk, priced: PricedCart, number: str, day: Any, now: Any, expires_after: int,
                   idempotency_key: str | None, fingerprint: str) -> tuple[Order, list[OrderLine]]:
     quote = priced.quote
     summary = quote.to_dict()
@@ -175,7 +183,7 @@ def _create_order(*, kiosk: Kiosk, priced: PricedCart, number: str, day: Any, no
         total_amount_include_tax=quote.total_amount_include_tax,
         pricing={key: summary[key] for key in ("taxes", "charges", "discounts")},
         catalog_etag=priced.catalog_etag, idempotency_key=idempotency_key, request_hash=fingerprint,
-        created_at=now, expires_at=now + timedelta(seconds=settings.ORDER_EXPIRY_SECONDS),
+        created_at=now, expires_at=now + timedelta(seconds=expires_after),
     )
     lines = OrderLine.objects.bulk_create([
         OrderLine(

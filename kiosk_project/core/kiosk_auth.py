@@ -230,6 +230,21 @@ def kiosk_for_key(raw: str, *, key_cache: KeyCache | None = None) -> Kiosk | Non
     return entry.kiosk
 
 
+def kiosk_for_key_cached(raw: str) -> Kiosk | None:
+    """The kiosk this key belongs to from this process's memory only (the menu's WSGI fast path, which
+    must not query); None when the answer needs the database or the key does not match."""
+    parsed = parse_key(raw)
+    if parsed is None:
+        return None
+    prefix, secret = parsed
+    entry = _process_cache.hits.get(prefix)
+    generation = current_generation()
+    if entry is None or entry.kiosk is None or isinstance(generation, _Unknown) or entry.generation != generation \
+            or time.monotonic() - entry.loaded_at > _process_cache.ttl:
+        return None
+    return entry.kiosk if hmac.compare_digest(hash_key(secret), entry.key_hash) else None
+
+
 def _touch(memory: KeyCache, device_id: int) -> None:
     now = time.monotonic()
     if now - (memory.last_seen.get(str(device_id)) or 0.0) < _LAST_SEEN_EVERY:

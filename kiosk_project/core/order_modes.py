@@ -3,8 +3,8 @@
 The one place that decides it. Checkout prices an order from its mode's
 channel with its mode's charge mode, the order keeps both, the sale reaches
 Rista's kitchen on that channel, and the menu can be asked for by mode. Read
-from settings today (ORDER_CHANNELS, ORDER_CHARGE_MODES, KIOSK_CHANNELS); a
-per-branch record replaces them later without changing the callers.
+from the branch (kiosk_project.core.branches), whose blank fields are the
+settings ORDER_CHANNELS, ORDER_CHARGE_MODES and KIOSK_CHANNELS.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from kiosk_project.core.branches import BranchConfig, branch_defaults
+
 
 @dataclass(frozen=True, slots=True)
 class ModePricing:
@@ -20,19 +22,21 @@ class ModePricing:
     charge_mode: str | None  # a Rista charge applicableModes value (Pickup | Delivery | Others); None: no charges
 
 
-def order_modes() -> list[str]:
-    return list(settings.ORDER_CHANNELS)
+def order_modes(branch: BranchConfig | None = None) -> list[str]:
+    """The order modes a branch takes (no branch: every mode the deployment knows)."""
+    return list(settings.ORDER_CHANNELS) if branch is None else list(branch.order_modes)
 
 
-def order_mode_pricing(mode: str) -> ModePricing:
+def order_mode_pricing(mode: str, branch: BranchConfig | None = None) -> ModePricing:
     """The channel and charge mode for ``mode`` (``KeyError`` for a mode that does not exist).
 
-    A channel the branch does not serve (not in KIOSK_CHANNELS) falls back to
-    KIOSK_DEFAULT_CHANNEL: dine-in is priced from "Dine In" only where the
+    A channel the branch does not serve (not in its channels) falls back to
+    its default channel: dine-in is priced from "Dine In" only where the
     branch has that channel, and from the default one (still without the
-    takeaway charges) where it does not.
+    takeaway charges) where it does not. No branch: the deployment's settings.
     """
-    channel = settings.ORDER_CHANNELS[mode]
-    if channel not in settings.KIOSK_CHANNELS:
-        channel = settings.KIOSK_DEFAULT_CHANNEL
-    return ModePricing(channel=channel, charge_mode=settings.ORDER_CHARGE_MODES[mode] or None)
+    branch = branch or branch_defaults()
+    channel = branch.order_mode_channels[mode]
+    if channel not in branch.channels:
+        channel = branch.default_channel
+    return ModePricing(channel=channel, charge_mode=branch.order_mode_charge_modes[mode] or None)

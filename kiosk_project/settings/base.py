@@ -227,6 +227,11 @@ KIOSK_BRANCH_CODE = env("KIOSK_BRANCH_CODE", default="BLR01")
 KIOSK_DEFAULT_CHANNEL = env("KIOSK_DEFAULT_CHANNEL", default="Takeaway")
 KIOSK_CHANNELS = env.list("KIOSK_CHANNELS", default=[KIOSK_DEFAULT_CHANNEL])
 CATALOG_REQUIRE_KIOSK_KEY = env.bool("CATALOG_REQUIRE_KIOSK_KEY", default=False)
+# Branches (kiosk_project.core.branches): each process remembers a branch this long; the copy in Redis is
+# trusted this long after it was read from PostgreSQL (an admin change reaches every process within the
+# first; a raw SQL UPDATE within the second).
+BRANCH_MEMORY_SECONDS = env.float("BRANCH_MEMORY_SECONDS", default=1.0)
+BRANCH_CACHE_SECONDS = env.float("BRANCH_CACHE_SECONDS", default=10.0)
 # Kiosk keys (kiosk_project.core.kiosk_auth): per-process LRU of lookups, trusted this long and only while
 # the shared key generation is unchanged; failed authentications allowed per client address per minute.
 KIOSK_KEY_CACHE_SIZE = env.int("KIOSK_KEY_CACHE_SIZE", default=1024)

@@ -1,10 +1,10 @@
 import json
 from typing import Any
 
-from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from catalog import store
+from kiosk_project.core.management.branch_options import add_branch_options, branches_chosen
 
 
 def _age(seconds: float | None) -> str:
@@ -17,11 +17,19 @@ def _age(seconds: float | None) -> str:
 class Command(BaseCommand):
     help = "Per channel: cached or not, age, ETag, item count, snapshot age."
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        add_branch_options(parser)
+
     def handle(self, *args: Any, **options: Any) -> None:
-        branch = settings.KIOSK_BRANCH_CODE
+        for config in branches_chosen(options):
+            if options["all"]:
+                self.stdout.write(f"== {config.code} ({config.display_name})")
+            self._branch(config.code, config.channels)
+
+    def _branch(self, branch: str, channels: tuple[str, ...]) -> None:
         header = f"{'channel':<16} {'cached':<7} {'age':<10} {'etag':<36} {'items':>5}  {'snapshot age':<12}"
         self.stdout.write(header)
-        for channel in settings.KIOSK_CHANNELS:
+        for channel in channels:
             try:
                 entry = store.cache_read(branch, channel)
                 cached = "yes" if entry else "no"

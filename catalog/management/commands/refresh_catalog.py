@@ -1,26 +1,31 @@
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.services import catalog_refresh_many
+from kiosk_project.core.management.branch_options import add_branch_options, branches_chosen
 
 
 class Command(BaseCommand):
     help = "Fetch the menu from Rista now and swap the cached copy (the old copy stays if Rista fails)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        group = parser.add_mutually_exclusive_group()
-        group.add_argument("--channel", help="one channel (default: KIOSK_DEFAULT_CHANNEL)")
-        group.add_argument("--all", action="store_true", help="every channel in KIOSK_CHANNELS")
+        add_branch_options(parser, all_help="every channel of every branch")
+        parser.add_argument("--channel", help="one channel (default: the branch's default channel; "
+                                              "with --branch and no --channel: every channel of that branch)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["all"]:
-            channels = list(settings.KIOSK_CHANNELS)
-        else:
-            channels = [options["channel"] or settings.KIOSK_DEFAULT_CHANNEL]
-        results = catalog_refresh_many(branch=settings.KIOSK_BRANCH_CODE, channels=channels)
-        for channel, result in results.items():
-            self.stdout.write(f"{settings.KIOSK_BRANCH_CODE}/{channel}: {result}")
-        if any(not r.startswith("ok") for r in results.values()):
+        failed = False
+        for branch in branches_chosen(options):
+            if options["channel"]:
+                channels = [options["channel"]]
+            elif options["all"] or options["branch"]:
+                channels = list(branch.channels)
+            else:
+                channels = [branch.default_channel]
+            results = catalog_refresh_many(branch=branch.code, channels=channels)
+            for channel, result in results.items():
+                self.stdout.write(f"{branch.code}/{channel}: {result}")
+            failed = failed or any(not r.startswith("ok") for r in results.values())
+        if failed:
             raise CommandError("some channels were not refreshed; their previous menu stays in place")

@@ -4,6 +4,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from kiosk_project.core.branches import branch_config
 from kiosk_project.core.models import KioskDevice
 
 
@@ -12,7 +13,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name")
-        parser.add_argument("--branch", default=None, help="default: KIOSK_BRANCH_CODE")
+        parser.add_argument("--branch", default=None, help="an existing branch's code (default: KIOSK_BRANCH_CODE)")
         parser.add_argument("--channel", default=None,
                             help="the kiosk's home channel, for reference (default: KIOSK_DEFAULT_CHANNEL); "
                                  "orders are priced from their order mode's channel (ORDER_CHANNEL_*)")
@@ -38,7 +39,10 @@ class Command(BaseCommand):
         if device is None:
             device = KioskDevice(name=options["name"], allowed_order_modes=["takeaway", "dine_in"], order_prefix="K")
         device.branch_code = options["branch"] or device.branch_code or settings.KIOSK_BRANCH_CODE
-        device.channel = options["channel"] or device.channel or settings.KIOSK_DEFAULT_CHANNEL
+        branch = branch_config(device.branch_code)
+        if not branch.exists and device.branch_code != settings.KIOSK_BRANCH_CODE:
+            raise CommandError(f"no branch {device.branch_code!r}: create_branch {device.branch_code} --name ...")
+        device.channel = options["channel"] or device.channel or branch.default_channel
         if modes is not None:
             device.allowed_order_modes = modes
         if options["prefix"] is not None:
