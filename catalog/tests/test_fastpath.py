@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 import time
 from wsgiref.util import setup_testing_defaults
 

@@ -91,7 +91,9 @@ class Branch(models.Model):
         ordering = ["code"]
         constraints = [
             models.UniqueConstraint(fields=["invoice_prefix"], condition=~models.Q(invoice_prefix=""),
-                                    name="branch_invoice_prefix_unique"),
+                                    name="branch_invoice_prefix_unique",
+                                    violation_error_message="Another branch has this invoice prefix "
+                                                            "(each branch needs its own invoice series)."),
             models.CheckConstraint(condition=models.Q(business_day_start_hour__isnull=True)
                                    | models.Q(business_day_start_hour__lte=23), name="branch_day_start_hour_valid"),
         ]
