@@ -38,6 +38,36 @@ def rista(rista_server, settings) -> Iterator:
     get_client.cache_clear()
 
 
+@pytest.fixture(scope="session")
+def rista_chain_server() -> Iterator:
+    """A Rista account with two branches: BLR01 (Takeaway, Dine In) and MYS01 (Takeaway only)."""
+    from sandbox.rista.server import RistaSandbox
+
+    server = RistaSandbox(port=0, api_key=RISTA_API_KEY, secret_key=RISTA_SECRET, branch=["BLR01", "MYS01"],
+                          branch_channels={"MYS01": ["Takeaway"]}, webhook_secret=RISTA_WEBHOOK_SECRET).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def rista_chain(rista_chain_server, settings, db) -> Iterator:
+    """The two-branch sandbox, pristine, our settings pointing at it, and MYS01 as a branch row."""
+    from catalog.rista import get_client
+    from kiosk_project.core.branches import branch_create
+
+    rista_chain_server.reset()
+    settings.RISTA_BASE_URL = rista_chain_server.url + "/v1"
+    settings.RISTA_API_KEY = RISTA_API_KEY
+    settings.RISTA_SECRET_KEY = RISTA_SECRET
+    settings.RISTA_WEBHOOK_SECRET = RISTA_WEBHOOK_SECRET
+    get_client.cache_clear()
+    branch_create(code="MYS01", display_name="Mysuru", channels=["Takeaway"], invoice_prefix="MYS1",
+                  legal_name="Mysuru Dosa House LLP", address="Kuvempunagar | Mysuru 570023",
+                  gstin="29AABCM1234E1Z5")
+    yield rista_chain_server
+    get_client.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache() -> Iterator[None]:
     """Each test starts with an empty Redis (the suite owns its Redis database), and with the database
@@ -96,8 +126,8 @@ def phonepe(phonepe_server, settings) -> Iterator:
 def _make_kiosk(name: str, **fields):
     from kiosk_project.core.models import KioskDevice
 
-    device = KioskDevice(name=name, branch_code=django_settings.KIOSK_BRANCH_CODE,
-                         channel=django_settings.KIOSK_DEFAULT_CHANNEL,
+    fields = {"branch_code": django_settings.KIOSK_BRANCH_CODE, **fields}
+    device = KioskDevice(name=name, channel=django_settings.KIOSK_DEFAULT_CHANNEL,
                          allowed_order_modes=["takeaway", "dine_in"], **fields)
     key = device.issue_key()
     device.save()
@@ -116,6 +146,12 @@ def kiosk(db):
 @pytest.fixture
 def other_kiosk(db):
     return _make_kiosk("kiosk-2")
+
+
+@pytest.fixture
+def mysuru_kiosk(rista_chain):
+    """A kiosk of branch MYS01 and its key."""
+    return _make_kiosk("mysuru-1", branch_code="MYS01")
 
 
 @pytest.fixture
