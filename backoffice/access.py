@@ -1,9 +1,9 @@
 """Who may see what and do what in the back office: one place for every check.
 
 `orders_visible_to` is the one answer to "which orders may this user see";
-every list, board, search, report and order page starts from it. Today every
-staff user sees every order; when branches become data it narrows to the
-user's branches here, and nothing else changes.
+every list, board, search, report and order page starts from it. It keeps the
+user's branches only (kiosk_project.core.branch_access: chain owners see all,
+managers their assigned branches); an order of another branch is a 404.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from kiosk_project.core.branch_access import branch_codes_visible_to, filter_to_branches
+from kiosk_project.core.models import Branch
 from orders.models import Order
 
 # Each action of the order page needs its own permission (a view-only user has none of them).
@@ -30,11 +32,18 @@ def is_back_office_user(user: Any) -> bool:
 def orders_visible_to(user: Any) -> QuerySet[Order]:
     if not is_back_office_user(user) or not user.has_perm(VIEW_ORDERS):
         return Order.objects.none()
-    return Order.objects.all()
+    return filter_to_branches(Order.objects.all(), user)
 
 
 def branches_visible_to(user: Any) -> list[str]:
-    return sorted(set(orders_visible_to(user).values_list("branch_code", flat=True).distinct()))
+    """The branch codes to offer this user (board, reports): their branches, with orders or not."""
+    if not is_back_office_user(user) or not user.has_perm(VIEW_ORDERS):
+        return []
+    codes = branch_codes_visible_to(user)
+    if codes is None:  # every branch: the rows, and any code only old orders still carry
+        return sorted({*Branch.objects.values_list("code", flat=True),
+                       *Order.objects.values_list("branch_code", flat=True).distinct()})
+    return codes
 
 
 def can(user: Any, permission: str) -> bool:

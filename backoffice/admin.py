@@ -32,6 +32,7 @@ from backoffice.order_screen import order_screen
 from backoffice.search import order_search, with_today_first
 from backoffice.selectors import display_status, today, with_payment_summary
 from kds_bridge.recovery import kitchen_delivery_resend
+from kiosk_project.core.branch_access import BranchScopedAdmin
 from kiosk_project.core.errors import ApplicationError
 from kiosk_project.core.money_format import rupees
 from orders.models import KitchenStatus, Order, OrderStatus
@@ -285,7 +286,7 @@ class OrderAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ProblemNotice)
-class ProblemNoticeAdmin(ReadOnlyAdmin):
+class ProblemNoticeAdmin(BranchScopedAdmin, ReadOnlyAdmin):
     list_display = ("summary", "kind", "branch_code", "first_seen_at", "emailed_at", "emailed_to", "handled_by")
     list_filter = ("kind", "branch_code")
     search_fields = ("summary", "key")

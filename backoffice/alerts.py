@@ -29,6 +29,7 @@ from django.utils import timezone
 from backoffice.attention import Problem, problems_list
 from backoffice.models import ProblemNotice
 from kiosk_project.core import metrics
+from kiosk_project.core.branch_access import user_sees_branch
 from kiosk_project.core.logging import log_context
 from kiosk_project.core.money_format import rupees
 from orders.models import Order, OrderEvent
@@ -38,14 +39,14 @@ log = logging.getLogger(__name__)
 
 def alert_recipients(*, branch_code: str) -> list[str]:
     """Who hears about a branch's problems: active users holding "receives problem alerts" (through a
-    role or directly) with an email address, plus BACKOFFICE_ALERT_EMAILS. Every branch's managers
-    today; scoped to the branch's own managers when branches become data."""
+    role or directly) with an email address who see the branch (kiosk_project.core.branch_access),
+    plus BACKOFFICE_ALERT_EMAILS."""
     perm = Permission.objects.filter(codename="receive_alerts", content_type__app_label="backoffice").first()
     emails: list[str] = []
     if perm is not None:
         users = (get_user_model().objects.filter(is_active=True).exclude(email="")
                  .filter(Q(groups__permissions=perm) | Q(user_permissions=perm)).distinct().order_by("email"))
-        emails = [u.email for u in users]
+        emails = [u.email for u in users if user_sees_branch(u, branch_code)]
     return sorted({*emails, *settings.BACKOFFICE_ALERT_EMAILS})
 
 

@@ -13,6 +13,7 @@ from django.utils.html import format_html
 
 from kds_bridge.models import KitchenDelivery, KitchenDeliveryAttempt
 from kds_bridge.recovery import kitchen_delivery_resend
+from kiosk_project.core.branch_access import BranchScopedAdmin
 
 
 def age(since: Any) -> str:
@@ -38,7 +39,8 @@ class KitchenDeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(KitchenDelivery)
-class KitchenDeliveryAdmin(admin.ModelAdmin):
+class KitchenDeliveryAdmin(BranchScopedAdmin, admin.ModelAdmin):
+    branch_field = "order__branch_code"
     list_display = ("order_number", "status", "kitchen_status", "attempts", "short_error", "rista_invoice_number",
                     "age")
     list_filter = ("status", "order__kitchen_status")

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from kiosk_project.core.branch_access import BranchScopedAdmin
 from kiosk_project.core.money_format import rupees
 from payments.models import Payment, PaymentEvent, Refund
 
@@ -82,7 +83,8 @@ class FlaggedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
+class PaymentAdmin(BranchScopedAdmin, ReadOnlyAdmin):
+    branch_field = "order__branch_code"
     list_display = ("merchant_reference", "order_number", "amount_rupees", "paid_rupees", "status", "flag_reason",
                     "utr", "created_at")
     list_filter = ("status", FlaggedFilter, "provider", "created_at")
@@ -105,7 +107,8 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin):
+class RefundAdmin(BranchScopedAdmin, ReadOnlyAdmin):
+    branch_field = "payment__order__branch_code"
     list_display = ("merchant_refund_id", "order_number", "payment", "amount_rupees", "status", "reason",
                     "requested_by", "created_at", "completed_at")
     list_filter = ("status", "created_at")

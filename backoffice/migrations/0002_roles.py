@@ -24,7 +24,7 @@ ACCOUNTANT = [*SEE, "orders.view_reports"]
 ROLES = {"Shift manager": SHIFT, "Branch manager": BRANCH, "Accountant": ACCOUNTANT}
 
 
-def create_roles(apps, schema_editor):
+def create_roles(apps, schema_editor, roles=ROLES):
     # Permissions are normally created after all migrations (post_migrate); the roles need them now.
     for config in apps.get_app_configs():
         original = getattr(config, "models_module", None)
@@ -33,7 +33,7 @@ def create_roles(apps, schema_editor):
         config.models_module = original
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    for name, codes in ROLES.items():
+    for name, codes in roles.items():
         group, _ = Group.objects.get_or_create(name=name)
         perms = []
         for code in codes:

@@ -17,11 +17,11 @@ PASSWORD = "a-long-test-password-1"
 def ensure_roles() -> None:
     """The roles exactly as the data migration makes them; a transactional test before this one may have
     flushed the tables the migration filled."""
-    if Group.objects.filter(name__in=["Shift manager", "Branch manager", "Accountant"]).count() < 3:
+    if Group.objects.filter(name__in=["Shift manager", "Branch manager", "Accountant", "Chain owner"]).count() < 4:
         from django.apps import apps
 
-        roles = importlib.import_module("backoffice.migrations.0002_roles")
-        roles.create_roles(apps, None)
+        importlib.import_module("backoffice.migrations.0002_roles").create_roles(apps, None)
+        importlib.import_module("backoffice.migrations.0003_chain_owner_role").set_roles(apps, None)
 
 
 def make_user(username: str, *, role: str | None = None, perms: tuple[str, ...] = (), **fields) -> User:
@@ -49,6 +49,11 @@ def shift(db) -> User:
 @pytest.fixture
 def branch_manager(db) -> User:
     return make_user("bina", role="Branch manager")
+
+
+@pytest.fixture
+def chain_owner(db) -> User:
+    return make_user("charu", role="Chain owner")
 
 
 @pytest.fixture

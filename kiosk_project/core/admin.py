@@ -1,12 +1,13 @@
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
+from kiosk_project.core.branch_access import BranchScopedAdmin
 from kiosk_project.core.branches import branch_config
 from kiosk_project.core.models import Branch, KioskDevice
 
 
 @admin.register(KioskDevice)
-class KioskDeviceAdmin(admin.ModelAdmin):
+class KioskDeviceAdmin(BranchScopedAdmin, admin.ModelAdmin):
     list_display = ("name", "branch_code", "channel", "allowed_order_modes", "is_active", "last_seen_at")
     list_filter = ("is_active", "branch_code", "channel")
     search_fields = ("name",)
@@ -28,8 +29,11 @@ class KioskDeviceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Branch)
-class BranchAdmin(admin.ModelAdmin):
+class BranchAdmin(BranchScopedAdmin, admin.ModelAdmin):
     """Editable by users with core.change_branch; blank fields follow the deployment's settings."""
+
+    branch_field = "code"
+    filter_horizontal = ("staff",)
 
     list_display = ("code", "display_name", "is_open", "store_now", "time_zone_shown", "channels_shown")
     list_filter = ("is_open",)
@@ -37,7 +41,7 @@ class BranchAdmin(admin.ModelAdmin):
     readonly_fields = ("store_now", "effective", "created_at", "updated_at")
     actions = ["close_now", "open_now"]
     fieldsets = (
-        (None, {"fields": ("code", "display_name", "is_open", "store_now")}),
+        (None, {"fields": ("code", "display_name", "is_open", "store_now", "staff")}),
         ("Hours", {"fields": ("time_zone", "opening_hours", "business_day_start_hour", "order_expiry_seconds")}),
         ("Menu and order modes", {"fields": ("channels", "default_channel", "enabled_order_modes",
                                              "order_mode_channels", "order_mode_charge_modes")}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -83,12 +84,16 @@ class Branch(models.Model):
     is_open = models.BooleanField(default=True, help_text="Off: the kiosks refuse new orders (paid ones carry on).")
     order_expiry_seconds = models.PositiveIntegerField(null=True, blank=True,
                                                        help_text="Unpaid orders expire after this long.")
+    staff = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="branches",
+                                   help_text="Back-office users who see this branch's orders, reports and "
+                                             "kiosks (kiosk_project.core.branch_access).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "branches"
         ordering = ["code"]
+        permissions = [("view_all_branches", "Sees every branch (chain owner)")]
         constraints = [
             models.UniqueConstraint(fields=["invoice_prefix"], condition=~models.Q(invoice_prefix=""),
                                     name="branch_invoice_prefix_unique",
