@@ -260,3 +260,34 @@ def test_a_shift_in_the_back_office(scenes, live, open_as, capsys, settings):
     page = open_as("shiva")
     page.goto(live + reverse("admin:orders_order_print", args=[printed.pk, "bill"]))
     shot(page, "13-bill-preview")
+
+
+def test_a_branch_manager_sees_only_their_branch(scenes, live, open_as):
+    """Two branches: Bengaluru's manager finds Bengaluru's order, and Mysuru's does not exist for them
+    (the list leaves it out, its page is 404, and a refund posted by hand is refused with nothing done)."""
+    from kiosk_project.core.models import Branch
+    from orders.models import Order
+    from payments.models import Payment
+
+    Branch.objects.create(code="MYS01", display_name="Mysuru", invoice_prefix="MYS1")
+    bengaluru, mysuru = scenes.paid(), scenes.paid()
+    Order.objects.filter(pk=mysuru.pk).update(branch_code="MYS01")  # scoping reads only the order's branch
+    manager = make_user("bala", role="Branch manager")
+    Branch.objects.get(code="BLR01").staff.add(manager)
+
+    page = open_as("bala")
+    page.goto(live + reverse("admin:orders_order_changelist"))
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 1 and bengaluru.order_number in rows.first.inner_text()
+    shot(page, "20-branch-manager-list")
+    answer = page.goto(live + reverse("admin:orders_order_change", args=[mysuru.pk]))
+    assert answer is not None and answer.status == 404
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    payment = Payment.objects.get(order_id=mysuru.pk)
+    refused = page.request.post(live + reverse("admin:orders_order_refund", args=[mysuru.pk]),
+                                form={"payment": str(payment.pk), "reason": "customer asked"},
+                                headers={"X-CSRFToken": token, "Referer": live + "/admin/"})
+    assert refused.status == 404
+    assert not Refund.objects.exists()
+    page.goto(live + reverse("admin:orders_order_change", args=[bengaluru.pk]))
+    assert page.locator("text=Refund").first.is_visible()  # their own branch's order has its actions
