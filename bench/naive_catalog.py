@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from catalog.services import CatalogUnavailable
 from catalog.store import cache_read
+from kiosk_project.core.branches import branch_config
 from kiosk_project.core.errors import NotFound
 from kiosk_project.urls import handler400, handler403, handler404, handler500
 from kiosk_project.urls import urlpatterns as real_urlpatterns
@@ -44,7 +45,8 @@ class NaiveCatalogApi(APIView):
         entry = cache_read(settings.KIOSK_BRANCH_CODE, channel)
         if entry is None:
             raise CatalogUnavailable()
-        document = json.loads(entry.body)
+        # The same document as the real endpoint: the branch's store status, then the catalog.
+        document = {"store": branch_config().store_status().as_dict(), **json.loads(entry.body)}
         response = Response(document)
         response["ETag"] = entry.etag
         response["Cache-Control"] = "no-cache"
