@@ -29,13 +29,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.rista import RistaRejected, RistaUnavailable, get_client
 from kds_bridge.models import AttemptOutcome, DeliveryStatus, KitchenDelivery, KitchenDeliveryAttempt
 from kds_bridge.payload import SalePayloadError, sale_build, sale_to_wire, source_invoice_number
-from kds_bridge.selectors import payment_reference_of
 from kiosk_project.core import metrics
 from kiosk_project.core.logging import log_context
 from kiosk_project.core.tasks import enqueue_or_log
+from kiosk_project.integrations.rista import RistaRejected, RistaUnavailable, get_client
 from orders.models import KitchenStatus, Order, OrderStatus
 from orders.services import order_kitchen_transition
 
@@ -83,8 +82,8 @@ def _worker_name() -> str:
 def kitchen_delivery_create(*, order_id: Any) -> KitchenDelivery:
     """Write the outbox row for a just-confirmed order and send it after commit.
 
-    Must run inside the transaction that confirms the order (orders.services.
-    order_confirm_paid is the one caller): the row commits with the payment or
+    Must run inside the transaction that confirms the order (
+    payments.confirmation.order_confirm_paid is the one caller): the row commits with the payment or
     not at all. Idempotent: a second call returns the existing row.
     """
     if not transaction.get_connection().in_atomic_block:
@@ -103,6 +102,8 @@ def kitchen_delivery_create(*, order_id: Any) -> KitchenDelivery:
 
 def kitchen_send_enqueue(*, delivery_id: str, order_id: str | None = None) -> bool:
     """Publish a send task. A broker failure is logged, never raised: the sweeper will find the row."""
+    # tasks.py imports this module (the task calls kitchen_sale_send), so the service reaches its task
+    # lazily: HackSoft's task/service pair, the one deferred import allowed here.
     from kds_bridge.tasks import kitchen_send_task
 
     return enqueue_or_log(kitchen_send_task, delivery_id, metric="kitchen.enqueue_failed",
@@ -227,7 +228,7 @@ def _payload(order_id: Any) -> dict[str, Any]:
         # Defence in depth: only a paid order reaches the kitchen (e.g. refunded before it could be sent).
         raise _NotPayable(f"order is {order.status}, not CONFIRMED: not sent to the kitchen")
     lines = list(order.lines.all())
-    return sale_to_wire(sale_build(order=order, lines=lines, payment_reference=payment_reference_of(order.id)))
+    return sale_to_wire(sale_build(order=order, lines=lines, payment_reference=order.payment_reference or None))
 
 
 def _deliver(claim: _Claim, payload: dict[str, Any]) -> tuple[dict[str, Any], str, bool]:

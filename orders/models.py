@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-
-def money(**kwargs: Any) -> models.DecimalField:
-    """Rupees with paise: 12 digits, 2 decimal places, everywhere money is stored."""
-    return models.DecimalField(max_digits=12, decimal_places=2, **kwargs)
+from kiosk_project.core.models import money
 
 
 class OrderStatus(models.TextChoices):
@@ -80,6 +76,9 @@ class Order(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     expires_at = models.DateTimeField()
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Set with CONFIRMED: the UPI reference (UTR) or our merchant reference of the payment that confirmed it,
+    # which the kitchen sale and the bill carry (a column, so the kitchen need not read payments' rows).
+    payment_reference = models.CharField(max_length=64, blank=True, default="")
 
     # The GST tax invoice, given when the order is paid (orders.invoices): consecutive per branch and year.
     invoice_number = models.CharField(max_length=16, blank=True, default="",
@@ -122,9 +121,6 @@ class Order(models.Model):
     def __str__(self) -> str:
         return f"{self.order_number} ({self.business_day}, {self.status})"
 
-    @property
-    def is_payable(self) -> bool:
-        return self.status == OrderStatus.PENDING
 
 
 class OrderLine(models.Model):

@@ -18,7 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
-from orders.models import money
+from kiosk_project.core.models import money
 
 
 class Provider(models.TextChoices):

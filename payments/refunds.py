@@ -24,10 +24,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.pricing.money import to_paise
 from kiosk_project.core import metrics
 from kiosk_project.core.errors import Conflict
 from kiosk_project.core.logging import log_context
+from kiosk_project.core.money import to_paise
 from kiosk_project.core.tasks import enqueue_or_log
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.services import order_transition
@@ -120,6 +120,8 @@ def refund_record_in_transaction(*, order: Order, payment: Payment, reason: str,
 
 def refund_submit_enqueue(*, refund_id: str, order_id: str | None = None) -> bool:
     """Publish the submit task; a broker failure is logged, never raised (the reconciler will submit)."""
+    # payments.tasks imports the services (a task calls its service), so the service reaches its task
+    # lazily: HackSoft's task/service pair, the one deferred import allowed here.
     from payments.tasks import payments_refund_submit_task
 
     return enqueue_or_log(payments_refund_submit_task, refund_id, metric="payments.refund_enqueue_failed",

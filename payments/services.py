@@ -31,15 +31,16 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog.pricing.money import from_paise, to_paise
 from kiosk_project.core import metrics
 from kiosk_project.core.errors import Conflict, NotFound
 from kiosk_project.core.kiosk_auth import Kiosk
 from kiosk_project.core.logging import log_context
+from kiosk_project.core.money import from_paise, to_paise
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.selectors import order_get_for_kiosk
-from orders.services import order_confirm_paid, order_transition
+from orders.services import order_transition
 from payments.conf import conf
+from payments.confirmation import order_confirm_paid
 from payments.gateway import (
     GatewayError,
     GatewayTimeout,
