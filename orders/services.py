@@ -18,8 +18,17 @@ from kiosk_project.core import metrics
 from kiosk_project.core.errors import ApplicationError
 from kiosk_project.core.kiosk_auth import Kiosk
 from kiosk_project.core.logging import log_context
+from kiosk_project.core.transitions import transition_update
 from orders.invoices import invoice_assign
-from orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from orders.models import (
+    KITCHEN_STATUS_TRANSITIONS,
+    ORDER_STATUS_TRANSITIONS,
+    EventKind,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+)
 from orders.numbers import allocate_order_number, business_day, format_order_number
 from orders.quotes import PricedCart, check_client_totals, order_quote
 
@@ -142,37 +151,41 @@ def _create_order(*, kiosk: Kiosk, priced: PricedCart, number: str, day: Any, no
     return order, lines
 
 
-def order_transition(*, order_id: Any, to_status: str, expected: tuple[str, ...], actor: str, reason: str = "",
-                     data: dict[str, Any] | None = None, **fields: Any) -> bool:
-    """Move an order's status if it is still in one of `expected`; False when it was not.
+def order_transition(*, order_id: Any, to_status: str, expected: tuple[str, ...] | None = None, actor: str,
+                     reason: str = "", data: dict[str, Any] | None = None, **fields: Any) -> bool:
+    """Move an order's status (the one way it changes); False when it was not in `expected`.
 
-    A conditional UPDATE, so racing callers (webhook, reconciler, expiry) make
-    exactly one transition. Must run inside the caller's transaction when other
-    rows change with it.
+    A conditional UPDATE from a state ORDER_STATUS_TRANSITIONS allows (core.transitions), so
+    racing callers (webhook, reconciler, expiry, the kiosk's cancel) make exactly one transition;
+    the event records the true previous state. A move the table does not allow is refused
+    loudly (TransitionRefused). Joins the caller's transaction when other rows change with it.
     """
-    updated = Order.objects.filter(pk=order_id, status__in=expected).update(
-        status=to_status, updated_at=timezone.now(), **fields)
-    if not updated:
+    previous = transition_update(model=Order, pk=order_id, field="status", table=ORDER_STATUS_TRANSITIONS,
+                                 to=to_status, entity="order", expected=expected, actor=actor, values=fields)
+    if previous is None:
         return False
-    OrderEvent.objects.create(order_id=order_id, kind="status", from_status=",".join(expected),
-                              to_status=to_status, actor=actor, reason=reason[:255], data=data or {})
+    OrderEvent.objects.create(order_id=order_id, kind=EventKind.STATUS, from_status=previous, to_status=to_status,
+                              actor=actor, reason=reason[:255], data=data or {})
     with log_context(order_id=str(order_id)):
-        log.info("order status changed", extra={"to": to_status, "actor": actor, "reason": reason})
+        log.info("order status changed", extra={"from": previous, "to": to_status, "actor": actor, "reason": reason})
     return True
 
 
-def order_kitchen_transition(*, order_id: Any, to_status: str, allowed_from: tuple[str, ...], actor: str,
-                             reason: str = "", data: dict[str, Any] | None = None) -> bool:
-    """Move kitchen_status forward (never backwards); one event per real change."""
-    current = Order.objects.filter(pk=order_id).values_list("kitchen_status", flat=True).first()
-    updated = Order.objects.filter(pk=order_id, kitchen_status__in=allowed_from).update(
-        kitchen_status=to_status, updated_at=timezone.now())
-    if not updated:
+def order_kitchen_transition(*, order_id: Any, to_status: str, allowed_from: tuple[str, ...] | None = None,
+                             actor: str, reason: str = "", data: dict[str, Any] | None = None) -> bool:
+    """Move kitchen_status (KITCHEN_STATUS_TRANSITIONS: forward, and a resend's REJECTED -> NOT_SENT).
+
+    False when the order was not in `allowed_from` (an out-of-order or repeated callback); one event
+    per real change, with the true previous state.
+    """
+    previous = transition_update(model=Order, pk=order_id, field="kitchen_status", table=KITCHEN_STATUS_TRANSITIONS,
+                                 to=to_status, entity="order_kitchen", expected=allowed_from, actor=actor)
+    if previous is None:
         return False
-    OrderEvent.objects.create(order_id=order_id, kind="kitchen", from_status=current or "", to_status=to_status,
+    OrderEvent.objects.create(order_id=order_id, kind=EventKind.KITCHEN, from_status=previous, to_status=to_status,
                               actor=actor, reason=reason[:255], data=data or {})
     with log_context(order_id=str(order_id)):
-        log.info("kitchen status changed", extra={"from": current, "to": to_status, "actor": actor})
+        log.info("kitchen status changed", extra={"from": previous, "to": to_status, "actor": actor})
     return True
 
 
