@@ -26,7 +26,7 @@ def rista_server() -> Iterator:
 @pytest.fixture
 def rista(rista_server, settings) -> Iterator:
     """The Rista sandbox, pristine for each test, with our settings pointing at it."""
-    from catalog.rista import get_client
+    from kiosk_project.integrations.rista import get_client
 
     rista_server.reset()
     settings.RISTA_BASE_URL = rista_server.url + "/v1"
@@ -52,8 +52,8 @@ def rista_chain_server() -> Iterator:
 @pytest.fixture
 def rista_chain(rista_chain_server, settings, db) -> Iterator:
     """The two-branch sandbox, pristine, our settings pointing at it, and MYS01 as a branch row."""
-    from catalog.rista import get_client
     from kiosk_project.core.branches import branch_create
+    from kiosk_project.integrations.rista import get_client
 
     rista_chain_server.reset()
     settings.RISTA_BASE_URL = rista_chain_server.url + "/v1"

@@ -26,7 +26,7 @@ from kiosk_project.core.models import Branch, KioskDevice
 from orders.models import Order
 from orders.numbers import business_day
 from orders.seller import seller_for
-from orders.services import order_confirm_paid
+from payments.confirmation import order_confirm_paid
 
 pytestmark = pytest.mark.django_db
 
