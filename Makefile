@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 SOAK_ARGS ?=
 
-.PHONY: install run test lint typecheck bench bench-catalog soak clean
+.PHONY: install run test lint typecheck bench bench-catalog bench-chain soak clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ bench: install
 
 bench-catalog: install
 	$(PY) scripts/testservices.py -- $(PY) -m bench.catalog
+
+# A 100-branch chain on one box: 400 kiosks polling, ordering and revalidating menus (docs/performance.md).
+bench-chain: install
+	$(PY) scripts/testservices.py -- $(PY) -m bench.chain
 
 # The fault soak: its own PostgreSQL and Redis (it restarts them), gunicorn, a worker, beat, both sandboxes.
 # `make soak SOAK_ARGS=--quick` for a short run (docs/performance-payments-kitchen.md).

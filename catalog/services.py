@@ -33,6 +33,7 @@ from catalog.store import CachedCatalog, CacheDown
 from kiosk_project.core import metrics
 from kiosk_project.core.branches import branch_config, branch_configs
 from kiosk_project.core.errors import ServiceUnavailable, UpstreamError
+from kiosk_project.core.kiosk_auth import BoundedLRU
 from kiosk_project.integrations.rista import RistaRejected, RistaUnavailable, get_client
 
 log = logging.getLogger(__name__)
@@ -241,8 +242,9 @@ def catalog_refresh_schedule(*, every: float) -> list[tuple[float, str, str]]:
 
 
 # --- pricing ---------------------------------------------------------------------------------------
-_index_cache: dict[str, Any] = {}
-_INDEX_CACHE_SIZE = 8
+# Parsed price lists by catalog ETag, least recently used dropped: sized for a chain (every branch's
+# every channel), not one branch's two, or every checkout of a 100-branch chain would re-parse its menu.
+_index_cache: BoundedLRU[Any] = BoundedLRU(settings.CATALOG_INDEX_CACHE_SIZE)
 
 
 def catalog_for_pricing(*, branch: str, channel: str) -> tuple[Any, str]:
@@ -270,7 +272,5 @@ def catalog_for_pricing(*, branch: str, channel: str) -> tuple[Any, str]:
     index = _index_cache.get(entry.etag)
     if index is None:
         index = CatalogIndex.from_document(json.loads(entry.body))
-        if len(_index_cache) >= _INDEX_CACHE_SIZE:
-            _index_cache.pop(next(iter(_index_cache)))
-        _index_cache[entry.etag] = index
+        _index_cache.put(entry.etag, index)
     return index, entry.etag

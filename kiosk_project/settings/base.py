@@ -253,6 +253,8 @@ CATALOG_CACHE_TTL = env.int("CATALOG_CACHE_TTL", default=24 * 3600)
 CATALOG_REFRESH_AFTER = env.int("CATALOG_REFRESH_AFTER", default=300)
 CATALOG_FILL_WAIT = env.float("CATALOG_FILL_WAIT", default=3.0)
 CATALOG_FILL_LOCK_TTL = env.int("CATALOG_FILL_LOCK_TTL", default=15)
+# Parsed price lists (checkout) kept per process, by catalog ETag: at least branches x channels.
+CATALOG_INDEX_CACHE_SIZE = env.int("CATALOG_INDEX_CACHE_SIZE", default=256)
 # The WSGI fast path keeps each process's copy of a fresh menu this long (0 turns it off).
 CATALOG_FAST_PATH_TTL = env.float("CATALOG_FAST_PATH_TTL", default=1.0)
 
