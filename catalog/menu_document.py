@@ -23,11 +23,11 @@ _documents: BoundedLRU[tuple[bytes, str]] = BoundedLRU(1024)  # 100 branches x 2
 
 def menu_document(entry: CachedCatalog, store: StoreStatus) -> tuple[bytes, str]:
     """(body, ETag) of the menu for this catalog and store status."""
-    block = json.dumps(store.as_dict(), separators=(",", ":")).encode()
-    key = f"{entry.etag}|{block.decode()}"  # the catalog's ETag is a hash of its bytes (catalog.store)
+    key = f"{entry.etag}|{store.open}|{store.next_open_at}|{store.closes_at}"  # the ETag hashes the bytes
     found = _documents.get(key)
     if found is not None:
         return found
+    block = json.dumps(store.as_dict(), separators=(",", ":")).encode()
     rest = entry.body.lstrip()[1:].lstrip()
     body = b'{"store":' + block + (b"," if not rest.startswith(b"}") else b"") + rest
     etag = entry.etag if store.plain else entry.etag[:-1] + "-" + hashlib.sha256(block).hexdigest()[:8] + '"'

@@ -1,8 +1,8 @@
 """Branches: the one way to read a branch's configuration, and whether its store is open now.
 
 ``branch_config(code)`` answers every caller (checkout, the menu, invoices, business days, commands).
-A blank field on the row means the deployment's setting, resolved at each call (models.Branch), so
-a single-branch deployment configured by environment keeps working unchanged.
+A blank field on the row means the deployment's setting (models.Branch), resolved whenever the row
+is read, so a single-branch deployment configured by environment keeps working unchanged.
 
 Reads are cheap and never need PostgreSQL on the menu's hot path:
 1. this process's memory, for BRANCH_MEMORY_SECONDS (1 s);
@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache as shared_cache
+from django.core.signals import setting_changed
 from django.db import DatabaseError, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -72,6 +73,10 @@ class StoreStatus:
         return self.open and self.closes_at is None
 
 
+ALWAYS_OPEN = StoreStatus(open=True, next_open_at=None, closes_at=None)
+SWITCHED_OFF = StoreStatus(open=False, next_open_at=None, closes_at=None)
+
+
 @dataclass(frozen=True)
 class BranchConfig:
     """A branch's effective configuration: its row, with the deployment's settings where the row is blank."""
@@ -103,7 +108,9 @@ class BranchConfig:
 
     def store_status(self, now: datetime | None = None) -> StoreStatus:
         if not self.is_open:
-            return StoreStatus(open=False, next_open_at=None, closes_at=None)
+            return SWITCHED_OFF
+        if not self.hours:
+            return ALWAYS_OPEN  # most branches, every menu request: no clock, no allocation
         window = window_at(self.hours, self.tz, now or timezone.now())
         return StoreStatus(open=window.open, next_open_at=window.next_open_at, closes_at=window.closes_at)
 
@@ -155,7 +162,7 @@ def _resolve(code: str, row: Mapping[str, Any] | None, hours: Hours) -> BranchCo
 class _Held:
     until: float  # time.monotonic()
     row: dict[str, Any] | None
-    hours: Hours
+    config: BranchConfig  # resolved against the settings when remembered (a settings change forgets it)
 
 
 _memory: dict[str, _Held] = {}
@@ -172,7 +179,8 @@ def _hours_of(row: Mapping[str, Any] | None) -> Hours:
 
 
 def _remember(code: str, row: dict[str, Any] | None) -> _Held:
-    held = _Held(time.monotonic() + settings.BRANCH_MEMORY_SECONDS, row, _hours_of(row))
+    # Resolved once per BRANCH_MEMORY_SECONDS, not per request: the menu's fast path reads it every time.
+    held = _Held(time.monotonic() + settings.BRANCH_MEMORY_SECONDS, row, _resolve(code, row, _hours_of(row)))
     with _lock:
         _memory[code] = held
     return held
@@ -233,7 +241,7 @@ def branch_config(code: str | None = None) -> BranchConfig:
     code = code or settings.KIOSK_BRANCH_CODE
     held = _held(code, database=True)
     assert held is not None
-    return _resolve(code, held.row, held.hours)
+    return held.config
 
 
 def branch_defaults(code: str | None = None) -> BranchConfig:
@@ -244,7 +252,7 @@ def branch_defaults(code: str | None = None) -> BranchConfig:
 def branch_config_cached(code: str) -> BranchConfig | None:
     """The configuration from memory or a fresh Redis copy only; None when answering needs the database."""
     held = _held(code, database=False)
-    return None if held is None else _resolve(code, held.row, held.hours)
+    return None if held is None else held.config
 
 
 def branch_codes() -> list[str]:
@@ -291,6 +299,12 @@ def branches_changed(code: str | None = None) -> None:
             _memory.clear()
         else:
             _memory.pop(code, None)
+
+
+@receiver(setting_changed, dispatch_uid="branches-forgotten-on-setting-change")
+def _setting_changed(**kwargs: Any) -> None:
+    # Remembered configurations hold resolved settings (tests change settings; nothing else does).
+    branches_changed()
 
 
 @receiver(post_save, sender=Branch, dispatch_uid="branch-changed-on-save")
