@@ -101,3 +101,17 @@ def test_problem_emails_go_to_the_branch_own_managers(two_branches, settings):
     assert owner.email in alert_recipients(branch_code="MYS01")
     assert alert_recipients(branch_code="MYS01") == ["charu@example.com", "mala@example.com"]
     assert alert_recipients(branch_code="BLR01") == ["bala@example.com", "charu@example.com"]
+
+
+def test_a_manager_adds_kiosks_only_to_their_branches(two_branches):
+    from kiosk_project.core.models import KioskDevice
+
+    client = client_for(_manager_of("BLR01", "bala"))
+    form = client.get(reverse("admin:core_kioskdevice_add")).content.decode()
+    assert 'value="BLR01"' in form and "MYS01" not in form
+    answer = client.post(reverse("admin:core_kioskdevice_add"), {
+        "name": "sneaky", "branch_code": "MYS01", "channel": "Takeaway", "allowed_order_modes": '["takeaway"]',
+        "order_prefix": "K", "is_active": "on"})
+    assert answer.status_code == 200 and not KioskDevice.objects.filter(name="sneaky").exists()
+    assert client.get(reverse("admin:core_branch_change", args=[Branch.objects.get(code="MYS01").pk])
+                      ).status_code == 404

@@ -1,7 +1,9 @@
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from kiosk_project.core.branch_access import BranchScopedAdmin
+from kiosk_project.core.branch_access import BranchScopedAdmin, branch_codes_visible_to
 from kiosk_project.core.branches import branch_config
 from kiosk_project.core.models import Branch, KioskDevice
 
@@ -13,6 +15,16 @@ class KioskDeviceAdmin(BranchScopedAdmin, admin.ModelAdmin):
     search_fields = ("name",)
     readonly_fields = ("key_prefix", "created_at", "last_seen_at")
     actions = ["rotate_key"]
+
+    def formfield_for_dbfield(self, db_field, request: HttpRequest, **kwargs):  # type: ignore[no-untyped-def]
+        if db_field.name == "branch_code":
+            # Only the branches this user sees: a manager cannot put a kiosk (and its orders) in another's.
+            codes = branch_codes_visible_to(request.user)
+            rows = Branch.objects.order_by("code")
+            rows = rows if codes is None else rows.filter(code__in=codes)
+            choices = [(b.code, f"{b.code} ({b.display_name})") for b in rows]
+            return forms.ChoiceField(choices=choices, label="Branch", initial=settings.KIOSK_BRANCH_CODE)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: KioskDevice, form, change: bool) -> None:  # type: ignore[no-untyped-def]
         if not change:
