@@ -224,10 +224,12 @@ def use_broker(url: str) -> Iterator[None]:
         # broker URL (kombu.pools), so switching back finds the old one, open, again.
         app._after_fork()
 
-    names = ("broker_url", "broker_transport", "broker_transport_options")
+    # broker_read_url/broker_write_url: Celery fills them in from broker_url once, at the first connection,
+    # and publishes to broker_write_url from then on; left alone, this process kept publishing to the old one.
+    names = ("broker_url", "broker_read_url", "broker_write_url", "broker_transport", "broker_transport_options")
     previous = {name: app.conf[name] for name in names}
     reset_pools()
-    app.conf.broker_url = url
+    app.conf.broker_url = app.conf.broker_read_url = app.conf.broker_write_url = url
     if url.startswith("amqp"):  # the transport and its options follow the URL, as settings/base.py chooses them
         app.conf.broker_transport, app.conf.broker_transport_options = None, {"confirm_publish": True}
     try:
