@@ -118,6 +118,16 @@ if DB_IS_POSTGRES:
         "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3,
         "tcp_user_timeout": int(DB_QUERY_TIMEOUT * 1000),
     })
+    # DB_PGBOUNCER=true: DATABASE_URL is PgBouncer in transaction pooling mode (docs/deploy.md). Each
+    # transaction may run on another server connection, so nothing may outlive one: no server-side cursors
+    # (Django's .iterator() opens one), and no `options` startup parameter, which PgBouncer refuses
+    # ("unsupported startup parameter: options"): statement_timeout is then the role's own setting,
+    # `ALTER ROLE kiosk SET statement_timeout = '5s'` (DB_STATEMENT_TIMEOUT_MS still sets the client-side
+    # deadline). Django binds parameters client-side and psycopg prepares nothing (prepare_threshold None).
+    DB_PGBOUNCER = env.bool("DB_PGBOUNCER", default=False)
+    if DB_PGBOUNCER:
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        del DATABASES["default"]["OPTIONS"]["options"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (Redis when REDIS_URL is set) ----------------------------------------------------
