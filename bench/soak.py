@@ -381,26 +381,32 @@ def _confirmation_latency(soak: Soak, run: Run) -> dict[str, Any]:
     while Rista was down and for all; the callback-dropped ones separately, as the reconciler's lag after
     the status check PhonePe's schedule allows (first check PAYMENT_RECONCILE_FIRST_CHECK after the QR)."""
     with soak.stack.db() as conn:
-        rows = conn.execute("SELECT id::text, extract(epoch FROM confirmed_at) FROM orders_order WHERE "
-                            "id = ANY(%s::uuid[]) AND confirmed_at IS NOT NULL",
+        rows = conn.execute("SELECT o.id::text, extract(epoch FROM o.confirmed_at), extract(epoch FROM d.delivered_at) "
+                            "FROM orders_order o LEFT JOIN kds_bridge_kitchendelivery d ON d.order_id = o.id "
+                            "WHERE o.id = ANY(%s::uuid[]) AND o.confirmed_at IS NOT NULL",
                             ([p.order_id for p in run.paid],)).fetchall()
-    confirmed = {oid: float(at) for oid, at in rows}
+    confirmed = {oid: float(at) for oid, at, _ in rows}
+    delivered = {oid: float(at) for oid, _, at in rows if at is not None}
     first_check = float(os.environ.get("PAYMENT_RECONCILE_FIRST_CHECK", 25))
     start, end = run.outage if len(run.outage) == 2 else (0.0, 0.0)
     webhook: list[float] = []
     during: list[float] = []
     reconciler: list[float] = []
+    kitchen_after: list[float] = []  # paid after Rista came back: confirmed -> in Rista (behind the backlog)
     for p in run.paid:
         at = confirmed.get(p.order_id)
         if at is None:
             continue
+        if end and p.extra["t_pay"] > end and p.order_id in delivered:
+            kitchen_after.append(delivered[p.order_id] - at)
         if p.extra.get("callback_dropped"):
             reconciler.append(at - max(p.extra["t_pay"], p.t_initiated + first_check))
             continue
         webhook.append(at - p.extra["t_pay"])
         if start <= p.extra["t_pay"] <= end:
             during.append(at - p.extra["t_pay"])
-    return {"during_outage": summary(during), "all_webhook": summary(webhook), "reconciler_lag": summary(reconciler)}
+    return {"during_outage": summary(during), "all_webhook": summary(webhook), "reconciler_lag": summary(reconciler),
+            "kitchen_after_outage": summary(kitchen_after)}
 
 
 def _wait_drained(soak: Soak, ids: list[str], timeout: float) -> float | None:
@@ -479,9 +485,11 @@ def render(results: list[dict[str, Any]]) -> str:
         if "latency" in r:
             lat = r["latency"]
             for key, what in (("during_outage", "paid while Rista was down"), ("all_webhook", "all, by callback"),
-                              ("reconciler_lag", "callback dropped: after the check was due")):
+                              ("reconciler_lag", "callback dropped: after the check was due"),
+                              ("kitchen_after_outage", "paid after Rista came back: confirmed -> in Rista")):
                 v = lat[key]
-                bits.append(f"confirmation latency, {what}: n {v['n']}, p50 {v['p50'] * 1000:.0f} ms, "
+                bits.append(f"{'latency' if key.startswith('kitchen') else 'confirmation latency'}, {what}: "
+                            f"n {v['n']}, p50 {v['p50'] * 1000:.0f} ms, "
                             f"p99 {v['p99'] * 1000:.0f} ms, max {v['max'] * 1000:.0f} ms")
         if r["worker_died_unplanned"]:
             bits.append("THE WORKER DIED on its own")
