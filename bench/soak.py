@@ -204,7 +204,7 @@ def _children(pid: int) -> list[int]:
 
 
 def kill_pool_child(soak: Soak, run: Run) -> None:
-    children = _children(soak.stack.worker.pid)
+    children = _children(soak.stack.worker_for("kitchen").pid)
     if children:
         os.kill(children[0], signal.SIGKILL)
         run.notes.append(f"SIGKILL pool child {children[0]}")
@@ -265,8 +265,10 @@ def experiment_faults(name: str, soak: Soak, run: Run, chaos: RistaChaos | None 
     if name == "rabbitmq_restart":
         return [(share, lambda: restart_rabbitmq(soak, run, 1.0)) for share in (0.25, 0.5, 0.75)]
     if name == "worker_kills":
-        return [(0.25, lambda: kill_pool_child(soak, run)), (0.5, lambda: kill_worker(soak, run, main_only=False)),
-                (0.75, lambda: kill_worker(soak, run, main_only=True))]
+        # The kitchen's worker (with --broker rabbitmq, the one on the kitchen queue): it holds the sends.
+        return [(0.25, lambda: kill_pool_child(soak, run)),
+                (0.5, lambda: kill_worker(soak, run, main_only=False, queue="kitchen")),
+                (0.75, lambda: kill_worker(soak, run, main_only=True, queue="kitchen"))]
     if name == "redis_restart":
         return [(share, lambda: restart_redis(soak, run, 1.0)) for share in (0.25, 0.5, 0.75)]
     if name == "postgres_restart":
