@@ -1,13 +1,11 @@
-"""Kiosk checkout API: quote, place, read, and poll status."""
+"""Kiosk checkout API: quote and place (reads and cancel that carry the payment: payments.order_apis)."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
@@ -18,8 +16,7 @@ from kiosk_project.core.errors import ApplicationError
 from kiosk_project.core.kiosk_auth import IsKiosk, Kiosk, KioskKeyAuthentication
 from kiosk_project.core.ratelimit import check_rate
 from orders.inputs import OrderInput
-from orders.presenters import order_payload, quote_payload, status_payload
-from orders.selectors import order_get_for_kiosk, order_history, order_status_for_kiosk
+from orders.presenters import order_payload, quote_payload
 from orders.services import check_client_totals, order_place, order_quote
 
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -69,29 +66,3 @@ class OrderCreateApi(KioskApi):
         placement = order_place(kiosk=self.kiosk, data=_validated(request), idempotency_key=key)
         headers = {"Idempotent-Replayed": "true"} if placement.replayed else {}
         return Response(order_payload(placement.order, placement.lines), status=201, headers=headers)
-
-
-class OrderDetailApi(KioskApi):
-    @extend_schema(summary="An order with its lines, totals and status history",
-                   responses={200: OpenApiTypes.OBJECT})
-    def get(self, request: Request, order_id: str) -> Response:
-        order = order_get_for_kiosk(order_id=order_id, device_id=self.kiosk.id)
-        return Response({**order_payload(order), "history": order_history(order)})
-
-
-class OrderStatusApi(KioskApi):
-    """Polled every 3 s by each waiting kiosk: one primary-key read, ETag/304."""
-
-    @extend_schema(summary="Poll an order's status", responses={200: OpenApiTypes.OBJECT})
-    def get(self, request: Request, order_id: str) -> Response | HttpResponse:
-        row = order_status_for_kiosk(order_id=order_id, device_id=self.kiosk.id)
-        payload = status_payload(row)
-        etag = '"' + hashlib.sha1(  # noqa: S324 (a change detector, not security)
-            f"{payload['status']}|{payload['kitchen_status']}|{payload['updated_at']}".encode()).hexdigest()[:20] + '"'
-        if request.META.get("HTTP_IF_NONE_MATCH") == etag:
-            response: Response | HttpResponse = HttpResponse(status=304)
-        else:
-            response = Response(payload)
-        response["ETag"] = etag
-        response["Cache-Control"] = "no-cache"
-        return response
