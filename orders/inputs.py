@@ -82,10 +82,6 @@ class OrderInput(serializers.Serializer):
             raise serializers.ValidationError(f"At most {settings.ORDER_MAX_LINES} lines per order.")
         return value
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs.setdefault("order_mode", settings.ORDER_DEFAULT_MODE)
-        return attrs
-
 
 class PaymentLookupInput(serializers.Serializer):
     order_id = serializers.UUIDField()

@@ -20,7 +20,7 @@ from kiosk_project.core import metrics
 from kiosk_project.core.errors import ApplicationError, Conflict
 from kiosk_project.core.kiosk_auth import Kiosk
 from kiosk_project.core.logging import log_context
-from kiosk_project.core.order_modes import order_mode_pricing
+from kiosk_project.core.order_modes import kiosk_default_order_mode, order_mode_pricing
 from orders.invoices import invoice_assign
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.numbers import allocate_order_number, business_day, format_order_number
@@ -70,7 +70,7 @@ def request_fingerprint(data: dict[str, Any]) -> str:
 
 def order_quote(*, kiosk: Kiosk, data: dict[str, Any]) -> PricedCart:
     """Price a cart from the cached catalog; raises pricing errors, never calls Rista."""
-    mode = data["order_mode"]
+    mode = data.get("order_mode") or kiosk_default_order_mode(kiosk.allowed_order_modes)
     if kiosk.allowed_order_modes and mode not in kiosk.allowed_order_modes:
         raise OrderModeNotAllowed(details={"order_mode": mode, "allowed": list(kiosk.allowed_order_modes)})
     rista = order_mode_pricing(mode)

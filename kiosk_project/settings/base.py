@@ -224,6 +224,7 @@ SPECTACULAR_SETTINGS = {
 # --- Product configuration (names from the product brief) ---------------------------------
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 KIOSK_BRANCH_CODE = env("KIOSK_BRANCH_CODE", default="BLR01")
+KIOSK_BRANCH_NAME = env("KIOSK_BRANCH_NAME", default="") or KIOSK_BRANCH_CODE  # shown by GET /api/v1/kiosk
 KIOSK_DEFAULT_CHANNEL = env("KIOSK_DEFAULT_CHANNEL", default="Takeaway")
 KIOSK_CHANNELS = env.list("KIOSK_CHANNELS", default=[KIOSK_DEFAULT_CHANNEL])
 CATALOG_REQUIRE_KIOSK_KEY = env.bool("CATALOG_REQUIRE_KIOSK_KEY", default=False)
