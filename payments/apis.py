@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from kiosk_project.core.client_address import client_address
 from kiosk_project.core.ratelimit import check_rate
 from orders.apis import KioskApi
-from orders.inputs import MoneyField
+from orders.inputs import MoneyField, StrictSerializer
 from payments.conf import conf
 from payments.models import Payment, PaymentStatus
 from payments.qr import qr_svg
@@ -24,9 +24,9 @@ from payments.services import payment_initiate
 from payments.webhooks import webhook_receive
 
 
-class PaymentInitiateInput(serializers.Serializer):
+class PaymentInitiateInput(StrictSerializer):
     order_id = serializers.UUIDField()
-    amount = MoneyField()  # a JSON number in rupees, at most 2 decimals (never a string or float math)
+    amount = MoneyField()  # rupees: a JSON number or a decimal string, at most 2 decimals (never float math)
 
 
 def _iso(value: Any) -> str | None:

@@ -15,22 +15,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from orders.apis import KioskApi
+from orders.inputs import StrictSerializer
 from orders.presenters import order_payload
 from orders.selectors import order_get_for_kiosk, order_history
 from payments.order_cancel import order_cancel
 from payments.status_document import status_document, status_etag
 
 
-class OrderCancelInput(serializers.Serializer):
+class OrderCancelInput(StrictSerializer):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-
-    def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, dict):
-            raise serializers.ValidationError({"non_field_errors": ["A JSON object is required."]})
-        unknown = sorted(set(data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
 
 
 def _status_response(request: Request, document: dict[str, Any]) -> Response | HttpResponse:

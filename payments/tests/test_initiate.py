@@ -84,10 +84,21 @@ def test_amount_as_an_equal_decimal_with_trailing_zero_is_accepted(phonepe, orde
     assert resp.status_code == 201, resp.content
 
 
-@pytest.mark.parametrize("amount", ["324.50", True, 324.505, -324.5, "", [324.5]])
-def test_amount_must_be_a_json_number_in_rupees(phonepe, order, initiate, amount):
+@pytest.mark.parametrize("amount", ["324.505", "3.245e2", " 324.50", True, 324.505, -324.5, "", [324.5]])
+def test_amount_must_be_rupees_with_at_most_two_decimals(phonepe, order, initiate, amount):
     resp = initiate(order, amount=amount, expect=400)
     assert resp.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert pay_calls(phonepe) == 0
+
+
+def test_amount_as_a_decimal_string(phonepe, order, initiate):
+    """What a JavaScript kiosk gets from total.toFixed(2)."""
+    assert initiate(order, amount="324.50").json()["amount"] == 324.5
+
+
+def test_unknown_initiation_fields_are_refused(phonepe, order, kiosk_client):
+    resp = kiosk_client.post(INITIATE, {"order_id": order["order_id"], "amount": 324.5, "tip": 10}, format="json")
+    assert resp.status_code == 400 and resp.json()["error"]["details"] == {"tip": ["Unknown field."]}
     assert pay_calls(phonepe) == 0
 
 
