@@ -18,7 +18,7 @@ from orders.apis import KioskApi
 from orders.inputs import MoneyField, StrictSerializer
 from payments.conf import conf
 from payments.models import Payment, PaymentStatus
-from payments.qr import qr_svg
+from payments.qr import qr_image, qr_svg
 from payments.selectors import payment_get_for_kiosk
 from payments.services import payment_initiate
 from payments.webhooks import webhook_receive
@@ -37,9 +37,11 @@ def initiation_payload(payment: Payment) -> dict[str, Any]:
     return {
         "order_id": str(payment.order_id),
         "payment_id": str(payment.id),
+        "merchant_reference": payment.merchant_reference,
         "amount": payment.amount,
-        "qr_string": payment.qr_string,
-        "qr_svg": qr_svg(payment.qr_string),
+        "qr_string": payment.qr_string or None,
+        "qr_svg": qr_svg(payment.qr_string) if payment.qr_string else None,
+        "qr_image": qr_image(payment.qr_string, payment.qr_image),
         "expires_at": _iso(payment.expires_at),
     }
 
@@ -49,6 +51,7 @@ def payment_payload(payment: Payment) -> dict[str, Any]:
     return {
         "payment_id": str(payment.id),
         "order_id": str(payment.order_id),
+        "merchant_reference": payment.merchant_reference,
         "order_status": payment.order.status,
         "status": payment.status,
         "amount": payment.amount,

@@ -45,8 +45,7 @@ class BlockStatus:
 # PhonePe's failure codes (v2 detailedErrorCode/errorCode, v1 responseCode/code) that mean the QR ran out
 # unpaid rather than that the customer or their bank refused it.
 _EXPIRY_CODES = frozenset({"TXN_AUTO_FAILED", "TIMED_OUT", "TXN_NOT_COMPLETED", "PAYMENT_EXPIRED", "EXPIRED"})
-_DECLINE_CODES = frozenset({"REQUEST_DECLINE_BY_REQUESTEE", "PAYMENT_DECLINED", "USER_DECLINED", "U30", "ZA",
-                            "Z9", "ZM", "U69"})
+_DECLINE_CODES = frozenset({"REQUEST_DECLINE_BY_REQUESTEE", "PAYMENT_DECLINED", "USER_DECLINED"})
 
 # The one table of customer-facing words, by failure code (or block status when there is no failure).
 MESSAGES: dict[str, str] = {

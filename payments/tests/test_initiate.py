@@ -25,7 +25,8 @@ def pay_calls(phonepe) -> int:
 def test_happy_path_returns_a_qr(gateway_family, phonepe, order, initiate):
     resp = initiate(order)
     body = resp.json()
-    assert set(body) == {"order_id", "payment_id", "amount", "qr_string", "qr_svg", "expires_at"}
+    assert set(body) == {"order_id", "payment_id", "merchant_reference", "amount", "qr_string", "qr_svg", "qr_image",
+                         "expires_at"}
     assert body["order_id"] == order["order_id"]
     assert body["amount"] == 324.5
     assert body["qr_string"].startswith("upi://pay?") and "am=324.50" in body["qr_string"]
@@ -37,7 +38,7 @@ def test_happy_path_returns_a_qr(gateway_family, phonepe, order, initiate):
     assert payment.status == PaymentStatus.PENDING
     assert payment.provider == f"phonepe_{gateway_family}"
     assert (payment.amount, payment.amount_paise) == (Decimal("324.50"), 32450)
-    assert len(payment.merchant_reference) <= 35
+    assert len(payment.merchant_reference) <= 35 and body["merchant_reference"] == payment.merchant_reference
     assert payment.next_check_at == pytest.approx(payment.initiated_at + timedelta(seconds=25),
                                                   abs=timedelta(seconds=1))
     sandbox = phonepe.payment(payment.merchant_reference)

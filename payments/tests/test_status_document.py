@@ -101,7 +101,7 @@ def test_the_order_detail_carries_the_block(phonepe, order, initiate, kiosk_clie
     (PaymentStatus.FAILED, "REQUEST_DECLINE_BY_REQUESTEE", "PAYMENT_DECLINED"),  # v2 detailedErrorCode
     (PaymentStatus.FAILED, "PAYMENT_DECLINED", "PAYMENT_DECLINED"),  # v1 code
     (PaymentStatus.FAILED, "TXN_AUTO_FAILED", "PAYMENT_EXPIRED"),
-    (PaymentStatus.FAILED, "ZM", "PAYMENT_DECLINED"),  # NPCI: wrong UPI PIN
+    (PaymentStatus.FAILED, "ZM", "PAYMENT_FAILED"),  # the sandbox's "fail" (NPCI: wrong UPI PIN)
     (PaymentStatus.FAILED, "GATEWAY_TIMEOUT", "GATEWAY_UNAVAILABLE"),  # ours: the QR was never made
     (PaymentStatus.FAILED, "SOMETHING_NEW", "PAYMENT_FAILED"),
     (PaymentStatus.EXPIRED, "", "PAYMENT_EXPIRED"),
