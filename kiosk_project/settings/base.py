@@ -249,6 +249,8 @@ CATALOG_CACHE_TTL = env.int("CATALOG_CACHE_TTL", default=24 * 3600)
 CATALOG_REFRESH_AFTER = env.int("CATALOG_REFRESH_AFTER", default=300)
 CATALOG_FILL_WAIT = env.float("CATALOG_FILL_WAIT", default=3.0)
 CATALOG_FILL_LOCK_TTL = env.int("CATALOG_FILL_LOCK_TTL", default=15)
+# Menu webhooks within this many seconds share one refresh per channel (catalog/webhook_refresh.py).
+CATALOG_WEBHOOK_COALESCE_SECONDS = env.float("CATALOG_WEBHOOK_COALESCE_SECONDS", default=1.0)
 # The WSGI fast path keeps each process's copy of a fresh menu this long (0 turns it off).
 CATALOG_FAST_PATH_TTL = env.float("CATALOG_FAST_PATH_TTL", default=1.0)
 
