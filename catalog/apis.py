@@ -14,7 +14,8 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +26,7 @@ from catalog.webhook_refresh import catalog_refresh_request
 from kiosk_project.core import metrics
 from kiosk_project.core.client_address import client_address
 from kiosk_project.core.errors import ApplicationError, NotFound
+from kiosk_project.core.openapi import error_responses
 from kiosk_project.core.order_modes import order_modes
 
 log = logging.getLogger(__name__)
@@ -73,9 +75,14 @@ class CatalogApi(APIView):
                     OpenApiParameter("order_mode", str, enum=order_modes(),
                                      description="the menu an order in this mode is priced from "
                                                  "(when no channel is given)")],
-        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="Rista catalog, plus soldOutSkuCodes"),
+        responses={200: OpenApiResponse(inline_serializer("CatalogDocument", {
+                       "items": serializers.ListField(child=serializers.DictField(),
+                                                      help_text="Rista's items (skuCode, itemName, price, ...)"),
+                       "soldOutSkuCodes": serializers.ListField(child=serializers.CharField()),
+                   }), description="Rista's catalog document as Rista sends it, plus soldOutSkuCodes"),
                    304: OpenApiResponse(description="Not modified (If-None-Match)"),
-                   503: OpenApiResponse(description="CATALOG_UNAVAILABLE")},
+                   **error_responses({401: ("NOT_AUTHENTICATED",), 404: ("NOT_FOUND",),
+                                      503: ("CATALOG_UNAVAILABLE", "SERVICE_UNAVAILABLE")}, kiosk=False)},
     )
     def get(self, request: Request) -> HttpResponse:
         entry = catalog_get(branch=settings.KIOSK_BRANCH_CODE, channel=_channel(request))
@@ -102,7 +109,12 @@ class CatalogRefreshApi(APIView):
                    parameters=[OpenApiParameter("token", str, OpenApiParameter.QUERY, required=False,
                                                 description="RISTA_WEBHOOK_SECRET, for a webhook URL registered "
                                                             "with it (instead of the X-Rista-Secret header)")],
-                   responses={202: OpenApiTypes.OBJECT, 401: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT})
+                   responses={202: inline_serializer("MenuRefreshQueued", {
+                                  "queued": serializers.ListField(child=serializers.CharField()),
+                                  "already_queued": serializers.ListField(child=serializers.CharField()),
+                                  "ignored": serializers.CharField(required=False)}),
+                              **error_responses({400: ("MALFORMED_REQUEST",), 401: ("WEBHOOK_UNAUTHORIZED",),
+                                                 503: ("SERVICE_UNAVAILABLE",)}, kiosk=False)})
     def post(self, request: Request) -> Response:
         if not webhook_secret_ok(request.META.get("HTTP_X_RISTA_SECRET", ""), request.GET.get("token", "")):
             metrics.incr("webhook.rista_menu.unauthorized")

@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,12 +13,25 @@ from rest_framework.views import APIView
 
 from kiosk_project.core.errors import ApplicationError
 from kiosk_project.core.kiosk_auth import IsKiosk, Kiosk, KioskKeyAuthentication
+from kiosk_project.core.openapi import error_responses
 from kiosk_project.core.ratelimit import check_rate
 from orders.inputs import OrderInput
 from orders.presenters import order_payload, quote_payload
+from orders.schemas import OrderSchema, QuoteSchema
 from orders.services import check_client_totals, order_place, order_quote
 
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
+
+
+# The error codes a cart can get (docs/kiosk-api.md lists when each happens).
+CART_ERRORS: dict[int, tuple[str, ...]] = {
+    400: ("VALIDATION_ERROR", "MALFORMED_REQUEST"),
+    409: ("PRICE_CHANGED", "ITEM_UNAVAILABLE"),
+    413: ("PAYLOAD_TOO_LARGE",),
+    415: ("UNSUPPORTED_MEDIA_TYPE",),
+    422: ("ITEM_NOT_FOUND", "INVALID_OPTIONS", "ORDER_MODE_NOT_ALLOWED"),
+    503: ("CATALOG_UNAVAILABLE",),
+}
 
 
 class InvalidIdempotencyKey(ApplicationError):
@@ -44,7 +56,7 @@ def _validated(request: Request) -> dict[str, Any]:
 
 class OrderQuoteApi(KioskApi):
     @extend_schema(summary="Price a cart without storing anything", request=OrderInput,
-                   responses={200: OpenApiTypes.OBJECT})
+                   responses={200: QuoteSchema, **error_responses(CART_ERRORS)})
     def post(self, request: Request) -> Response:
         check_rate(scope="quote", ident=self.kiosk.id, limit=settings.QUOTE_RATE_LIMIT_PER_MINUTE)
         data = _validated(request)
@@ -57,7 +69,9 @@ class OrderCreateApi(KioskApi):
     @extend_schema(summary="Place an order (PENDING until paid)", request=OrderInput,
                    parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER,
                                                 description="One per checkout attempt")],
-                   responses={201: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+                   responses={201: OrderSchema, **error_responses({
+                       **CART_ERRORS, 400: (*CART_ERRORS[400], "INVALID_IDEMPOTENCY_KEY"),
+                       422: (*CART_ERRORS[422], "IDEMPOTENCY_KEY_REUSED")})})
     def post(self, request: Request) -> Response:
         check_rate(scope="order", ident=self.kiosk.id, limit=settings.ORDER_RATE_LIMIT_PER_MINUTE)
         key = request.META.get("HTTP_IDEMPOTENCY_KEY")

@@ -9,16 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from kiosk_project.core.openapi import error_responses
 from orders.apis import KioskApi
 from orders.inputs import StrictSerializer
 from orders.presenters import order_payload
 from orders.selectors import order_get_for_kiosk, order_history
 from payments.order_cancel import order_cancel
+from payments.schemas import OrderDetailSchema, StatusDocumentSchema
 from payments.status_document import status_document, status_etag
 
 
@@ -38,7 +40,8 @@ def _status_response(request: Request, document: dict[str, Any]) -> Response | H
 
 
 class OrderDetailApi(KioskApi):
-    @extend_schema(summary="An order with its lines, totals, payment and status history")
+    @extend_schema(summary="An order with its lines, totals, payment and status history",
+                   responses={200: OrderDetailSchema, **error_responses({404: ("ORDER_NOT_FOUND",)})})
     def get(self, request: Request, order_id: str) -> Response:
         order = order_get_for_kiosk(order_id=order_id, device_id=self.kiosk.id)
         document = status_document(order_id=order.id, device_id=self.kiosk.id)
@@ -48,13 +51,19 @@ class OrderDetailApi(KioskApi):
 class OrderStatusApi(KioskApi):
     """Polled every 3 s by each waiting kiosk: one indexed read, ETag/304."""
 
-    @extend_schema(summary="Poll an order's status and its payment's")
+    @extend_schema(summary="Poll an order's status and its payment's (ETag: send If-None-Match)",
+                   parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, required=False)],
+                   responses={200: StatusDocumentSchema, 304: OpenApiResponse(description="Not modified"),
+                              **error_responses({404: ("ORDER_NOT_FOUND",)})})
     def get(self, request: Request, order_id: str) -> Response | HttpResponse:
         return _status_response(request, status_document(order_id=order_id, device_id=self.kiosk.id))
 
 
 class OrderCancelApi(KioskApi):
-    @extend_schema(summary="Cancel an unpaid order (idempotent)", request=OrderCancelInput)
+    @extend_schema(summary="Cancel an unpaid order (idempotent)", request=OrderCancelInput,
+                   responses={200: StatusDocumentSchema, **error_responses({
+                       400: ("VALIDATION_ERROR", "MALFORMED_REQUEST"), 404: ("ORDER_NOT_FOUND",),
+                       409: ("ORDER_ALREADY_PAID",)})})
     def post(self, request: Request, order_id: str) -> Response:
         serializer = OrderCancelInput(data=request.data if request.data is not None else {})
         serializer.is_valid(raise_exception=True)

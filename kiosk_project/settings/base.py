@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc as our own static files
     "kiosk_project.core",
     "catalog",
     "orders",
@@ -219,6 +220,17 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Menu, checkout, payment and kitchen status for self-ordering kiosks.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from drf-spectacular-sidecar's static files: no CDN, a pinned version, works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "KitchenStatusEnum": "orders.models.KitchenStatus",
+        "PaymentStatusEnum": "payments.models.PaymentStatus",
+        "OrderModeEnum": "orders.models.OrderMode",
+    },
 }
 
 # --- Product configuration (names from the product brief) ---------------------------------
