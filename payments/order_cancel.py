@@ -24,7 +24,7 @@ from kiosk_project.core import metrics
 from kiosk_project.core.errors import Conflict
 from kiosk_project.core.kiosk_auth import Kiosk
 from kiosk_project.core.logging import log_context
-from orders.models import Order, OrderEvent, OrderStatus
+from orders.models import EventKind, Order, OrderEvent, OrderStatus
 from orders.selectors import OrderNotFound, order_uuid
 from orders.services import order_transition
 from payments.locks import lock_order
@@ -44,7 +44,7 @@ class OrderAlreadyPaid(Conflict):
 def order_cancel(*, kiosk: Kiosk, order_id: Any, reason: str) -> bool:
     """PENDING -> CANCELLED for one of this kiosk's orders; True when this call cancelled it.
 
-    Already CANCELLED (or closed unpaid: EXPIRED, FAILED): nothing changes and
+    Already CANCELLED (or closed unpaid: EXPIRED): nothing changes and
     False is returned, so a repeated cancel answers like the first. Paid:
     OrderAlreadyPaid. Another kiosk's order: OrderNotFound.
     """
@@ -68,7 +68,7 @@ def order_cancel(*, kiosk: Kiosk, order_id: Any, reason: str) -> bool:
                          reason=why, status_reason=f"cancelled by {actor}: {why}"[:255],
                          data={"reason": why, "open_payments": open_refs})
         for reference in open_refs:
-            OrderEvent.objects.create(order_id=pk, kind="payment", actor=actor,
+            OrderEvent.objects.create(order_id=pk, kind=EventKind.PAYMENT, actor=actor,
                                       reason="payment attempt closed by the cancel; a late payment is refunded",
                                       data={"payment_reference": reference})
     metrics.incr("orders.cancelled")

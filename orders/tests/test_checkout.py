@@ -355,7 +355,8 @@ def test_status_is_cheap_and_revalidates(kiosk_client, place_order, django_asser
                                "failure_code": None, "message": "Tap Pay to get a QR code.", "can_retry": True,
                                "expires_at": None}}
     assert kiosk_client.get(url, HTTP_IF_NONE_MATCH=resp["ETag"]).status_code == 304
-    Order.objects.filter(pk=order["order_id"]).update(status=OrderStatus.CONFIRMED, updated_at=timezone.now())
+    Order.objects.filter(pk=order["order_id"]).update(status=OrderStatus.CONFIRMED, confirmed_at=timezone.now(),
+                                                    updated_at=timezone.now())
     changed = kiosk_client.get(url, HTTP_IF_NONE_MATCH=resp["ETag"])
     assert changed.status_code == 200 and changed.json()["status"] == "CONFIRMED"
 

@@ -6,8 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0003_invoices_and_permissions'),
-        ('payments', '0003_refund_permission'),
+        ('payments', '0004_transitions_and_constraints'),
     ]
 
     operations = [
