@@ -81,7 +81,8 @@ class CatalogApi(APIView):
                        "soldOutSkuCodes": serializers.ListField(child=serializers.CharField()),
                    }), description="Rista's catalog document as Rista sends it, plus soldOutSkuCodes"),
                    304: OpenApiResponse(description="Not modified (If-None-Match)"),
-                   **error_responses({401: ("NOT_AUTHENTICATED",), 404: ("NOT_FOUND",),
+                   **error_responses({400: ("INVALID_ORDER_MODE",), 401: ("NOT_AUTHENTICATED",),
+                                      404: ("CHANNEL_NOT_FOUND",),
                                       503: ("CATALOG_UNAVAILABLE", "SERVICE_UNAVAILABLE")}, kiosk=False)},
     )
     def get(self, request: Request) -> HttpResponse:
