@@ -60,8 +60,8 @@ class KioskApp:
         return order
 
     def initiate(self, order: dict[str, Any]) -> dict[str, Any]:
-        qr = self.call("POST", "/payment/initiate", 201,
-                       json={"order_id": order["order_id"], "amount": f"{order['total_amount_include_tax']:.2f}"}).json()
+        amount = f"{order['total_amount_include_tax']:.2f}"  # toFixed(2)
+        qr = self.call("POST", "/payment/initiate", 201, json={"order_id": order["order_id"], "amount": amount}).json()
         assert qr["qr_image"].startswith("data:image/") and base64.b64decode(qr["qr_image"].split(",", 1)[1])
         assert qr["merchant_reference"] and qr["expires_at"]
         return qr
