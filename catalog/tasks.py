@@ -34,3 +34,11 @@ def catalog_refresh_all_task() -> dict[str, str]:
     for delay, branch, channel in schedule:
         catalog_refresh_task.apply_async((branch, channel), countdown=delay)
     return {f"{branch}/{channel}": f"in {delay:.0f} s" for delay, branch, channel in schedule}
+
+
+@shared_task(ignore_result=True, soft_time_limit=30, time_limit=45)
+def catalog_webhook_refresh_task(branch: str, channel: str) -> None:
+    # A failed fetch keeps the old copy; the beat sweep (CATALOG_REFRESH_AFTER) refreshes it later, so no retry.
+    from catalog.webhook_refresh import catalog_webhook_refresh_run
+
+    catalog_webhook_refresh_run(branch=branch, channel=channel)

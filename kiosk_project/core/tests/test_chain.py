@@ -17,7 +17,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from catalog.services import catalog_refresh, catalog_refresh_schedule
-from catalog.tests.test_catalog_api import catalog_calls
+from catalog.tests.test_catalog_api import catalog_calls, run_tasks_now  # noqa: F401 (run_tasks_now: fixture)
 from catalog.tests.test_fastpath import app, call  # noqa: F401 (app: the fast path in front of Django)
 from conftest import RISTA_WEBHOOK_SECRET, WORKED_EXAMPLE
 from kiosk_project.core.branches import branch_config, branches_changed
@@ -123,17 +123,17 @@ def test_business_days_follow_the_branch_time_zone_and_start_hour(rista_chain, d
     assert business_day(instant, branch_config("MYS01")) == date(2026, 11, 29)  # before 06:00 there
 
 
-def test_the_menu_webhook_refreshes_the_branch_it_names(rista_chain, chain_menus):
+def test_the_menu_webhook_refreshes_the_branch_it_names(rista_chain, chain_menus, run_tasks_now):  # noqa: F811
     _price_in(rista_chain, "MYS01", "1", 99)
     webhook = Client(HTTP_X_RISTA_SECRET=RISTA_WEBHOOK_SECRET)
     answer = webhook.post("/api/v1/catalog/refresh", {"type": "menu.sync", "context": {"branchCode": "MYS01"}},
                           content_type="application/json")
-    assert list(answer.json()["refreshed"]) == ["Takeaway"]
+    assert answer.status_code == 202 and answer.json()["queued"] == ["Takeaway"]
     assert _price_of(json.loads(Client().get("/api/v1/catalog", {"branch": "MYS01"}).content), "1") == 99
     assert _price_of(json.loads(Client().get("/api/v1/catalog").content), "1") == 110
     ignored = webhook.post("/api/v1/catalog/refresh", {"type": "menu.sync", "context": {"branchCode": "GOA01"}},
                            content_type="application/json")
-    assert ignored.json() == {"refreshed": {}, "ignored": "other branch"}
+    assert ignored.json() == {"queued": [], "already_queued": [], "ignored": "other branch"}
 
 
 def test_commands_take_branch_and_all(rista_chain, settings):
