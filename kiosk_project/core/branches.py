@@ -232,6 +232,10 @@ def _held(code: str, *, database: bool) -> _Held | None:
         if not found and held is not None:
             row = held.row
         return _remember(code, row)  # the last copy, or the settings; retried after BRANCH_MEMORY_SECONDS
+    if row is None:
+        # A code with no branch (a stranger's ?branch=, an old kiosk's): answered, never remembered, so
+        # made-up codes cannot fill Redis or this process's memory.
+        return _Held(0.0, None, _resolve(code, None, {}))
     _publish(code, row)
     return _remember(code, row)
 

@@ -175,3 +175,14 @@ def test_closing_one_branch_leaves_the_other_open(kiosk, mysuru_kiosk, chain_men
     assert _kiosk_client(kiosk[1]).post("/api/v1/orders", WORKED_EXAMPLE, format="json").status_code == 201
     assert json.loads(Client().get("/api/v1/catalog", {"branch": "MYS01"}).content)["store"]["open"] is False
     assert json.loads(Client().get("/api/v1/catalog").content)["store"]["open"] is True
+
+
+def test_made_up_branch_codes_are_never_remembered(rista_chain):
+    from django.core.cache import cache
+
+    from kiosk_project.core import branches
+
+    for n in range(5):
+        assert Client().get("/api/v1/catalog", {"branch": f"FAKE{n}"}).status_code == 404
+    assert not [code for code in branches._memory if code.startswith("FAKE")]
+    assert cache.get("branch:v1:FAKE0") is None
