@@ -27,6 +27,7 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache  # the one-way app graph (pyproject.toml [tool.importlinter])
 
 typecheck: install
 	$(VENV)/bin/mypy kiosk_project catalog orders payments kds_bridge backoffice kiosk_screen

@@ -26,7 +26,7 @@ def rista_server() -> Iterator:
 @pytest.fixture
 def rista(rista_server, settings) -> Iterator:
     """The Rista sandbox, pristine for each test, with our settings pointing at it."""
-    from catalog.rista import get_client
+    from kiosk_project.integrations.rista import get_client
 
     rista_server.reset()
     settings.RISTA_BASE_URL = rista_server.url + "/v1"

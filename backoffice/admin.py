@@ -80,12 +80,12 @@ class HumanStatusFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [("waiting", "Waiting for payment"), ("paid", "Paid"), ("problem", "Paid, kitchen did not get it"),
-                ("refunded", "Refunded"), ("expired", "Expired unpaid"), ("failed", "Payment failed")]
+                ("refunded", "Refunded"), ("expired", "Expired unpaid"), ("cancelled", "Cancelled")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> QuerySet[Order]:
         value = self.value()
         statuses = {"waiting": OrderStatus.PENDING, "paid": OrderStatus.CONFIRMED, "refunded": OrderStatus.REFUNDED,
-                    "expired": OrderStatus.EXPIRED, "failed": OrderStatus.FAILED}
+                    "expired": OrderStatus.EXPIRED, "cancelled": OrderStatus.CANCELLED}
         if value == "problem":
             return queryset.filter(status=OrderStatus.CONFIRMED, kitchen_status="REJECTED")
         if value in statuses:

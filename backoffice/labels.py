@@ -130,8 +130,6 @@ def order_label(status: str, *, last_payment: str | None = None, late_refund: st
         if last_payment == PaymentStatus.NEEDS_REVIEW:
             return Label("Expired; payment under review", "bad", status)
         return Label("Expired unpaid", "off", status)
-    if status == OrderStatus.FAILED:
-        return Label("Payment failed", "bad", status)
     if status == OrderStatus.CANCELLED:
         return Label("Cancelled", "off", status)
     return Label(status.capitalize(), "off", status)

@@ -47,7 +47,6 @@ _ORDER_WORDS: dict[str, tuple[str, str]] = {
     OrderStatus.CONFIRMED: ("Payment confirmed; order paid", "ok"),
     OrderStatus.EXPIRED: ("Order expired unpaid", "off"),
     OrderStatus.CANCELLED: ("Order cancelled", "off"),
-    OrderStatus.FAILED: ("Order failed", "bad"),
     OrderStatus.REFUNDED: ("Order refunded", "off"),
 }
 

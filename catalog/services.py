@@ -28,11 +28,11 @@ from django.core.cache import cache
 from django.db import connection
 
 from catalog import store
-from catalog.pricing import validate_catalog_document
-from catalog.rista import RistaRejected, RistaUnavailable, get_client
+from catalog.pricing import CatalogIndex, validate_catalog_document
 from catalog.store import CachedCatalog, CacheDown
 from kiosk_project.core import metrics
 from kiosk_project.core.errors import ServiceUnavailable, UpstreamError
+from kiosk_project.integrations.rista import RistaRejected, RistaUnavailable, get_client
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,8 @@ def _refresh_ahead(branch: str, channel: str) -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:  # no worker: don't make this customer wait for Rista
         threading.Thread(target=_refresh_quietly, args=(branch, channel), daemon=True).start()
         return
+    # The task module imports this one (a Celery task calls its service), so the service reaches its
+    # task lazily: HackSoft's task/service pair, the one deferred import allowed here.
     from catalog.tasks import catalog_refresh_task
 
     try:
@@ -238,8 +240,6 @@ def catalog_for_pricing(*, branch: str, channel: str) -> tuple[Any, str]:
     opens the menu; if Rista cannot answer either, 503 CATALOG_UNAVAILABLE.
     Parsed indexes are kept per ETag, so a checkout does not re-parse the menu.
     """
-    from catalog.pricing import CatalogIndex
-
     try:
         entry = store.cache_read(branch, channel)
     except CacheDown:

@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from kiosk_project.core.transitions import table_of
+
 
 class DeliveryStatus(models.TextChoices):
     PENDING = "PENDING", "Pending (waiting for a send or a retry)"
@@ -22,6 +24,18 @@ class DeliveryStatus(models.TextChoices):
     REJECTED = "REJECTED", "Rejected by Rista (4xx), not retried"
     FAILED = "FAILED", "Failed (gave up after the retry window)"
 
+
+# Every allowed change of KitchenDelivery.status (kds_bridge.transitions.kitchen_delivery_transition).
+# A sale Rista stored stands whatever happened to the row meanwhile (a lapsed lease, a give-up); an
+# operator's resend reopens any closed row (DELIVERED only with --force, to re-check with Rista).
+DELIVERY_STATUS_TRANSITIONS = table_of({
+    DeliveryStatus.PENDING: (DeliveryStatus.SENDING, DeliveryStatus.DELIVERED),
+    DeliveryStatus.SENDING: (DeliveryStatus.PENDING, DeliveryStatus.DELIVERED, DeliveryStatus.REJECTED,
+                             DeliveryStatus.FAILED),
+    DeliveryStatus.DELIVERED: (DeliveryStatus.PENDING,),
+    DeliveryStatus.REJECTED: (DeliveryStatus.PENDING, DeliveryStatus.DELIVERED),
+    DeliveryStatus.FAILED: (DeliveryStatus.PENDING, DeliveryStatus.DELIVERED),
+})
 
 # Rows the sender and the sweeper still have work for.
 OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)

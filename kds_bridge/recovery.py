@@ -18,6 +18,7 @@ from django.utils import timezone
 from kds_bridge.models import DeliveryStatus, KitchenDelivery
 from kds_bridge.selectors import kitchen_stuck_orders
 from kds_bridge.services import kitchen_delivery_create, kitchen_send_enqueue
+from kds_bridge.transitions import kitchen_delivery_transition
 from kiosk_project.core import metrics
 from kiosk_project.core.logging import log_context
 from orders.models import KitchenStatus, Order, OrderEvent, OrderStatus
@@ -51,8 +52,9 @@ def kitchen_deliveries_sweep(*, now: datetime | None = None) -> list[str]:
         if not rows:
             return []
         ids = [row[0] for row in rows]
-        KitchenDelivery.objects.filter(pk__in=ids).update(
-            status=DeliveryStatus.PENDING, next_attempt_at=now, claimed_until=None, updated_at=now)
+        for delivery_id, _, status in rows:  # locked above; PENDING stays PENDING (re-stamped), SENDING reopens
+            kitchen_delivery_transition(delivery_id=delivery_id, to=DeliveryStatus.PENDING, expected=(status,),
+                                        actor="sweeper", next_attempt_at=now, claimed_until=None, updated_at=now)
         for delivery_id, order_id, status in rows:
             with log_context(order_id=str(order_id)):
                 log.warning("kitchen delivery swept", extra={
@@ -123,9 +125,8 @@ def kitchen_delivery_resend(*, order_id: Any, actor: str, force: bool = False) -
             return ResendResult(False, f"already delivered to Rista as {delivery.rista_invoice_number}; "
                                        "nothing re-sent (use --force to re-check with Rista)")
         if previous != DeliveryStatus.SENDING:
-            KitchenDelivery.objects.filter(pk=delivery.pk).update(
-                status=DeliveryStatus.PENDING, next_attempt_at=now, claimed_until=None, alerted_at=None,
-                updated_at=now)
+            kitchen_delivery_transition(delivery_id=delivery.pk, to=DeliveryStatus.PENDING, actor=actor,
+                                        next_attempt_at=now, claimed_until=None, alerted_at=None, updated_at=now)
         if previous in (DeliveryStatus.FAILED, DeliveryStatus.REJECTED):
             # Our own give-up marked the kitchen REJECTED; the operator's resend reopens it.
             order_kitchen_transition(order_id=order.pk, to_status=KitchenStatus.NOT_SENT,

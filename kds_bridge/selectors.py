@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from kds_bridge.models import OPEN_STATUSES, DeliveryStatus, KitchenDelivery
-from orders.models import KitchenStatus, Order, OrderEvent, OrderStatus
+from orders.models import KitchenStatus, Order, OrderStatus
 
 # Once the kitchen reports progress, the order is plainly in the kitchen, whatever our row says.
 KITCHEN_HAS_IT = (KitchenStatus.ACCEPTED, KitchenStatus.READY, KitchenStatus.COMPLETED)
@@ -46,18 +45,6 @@ def kitchen_deliveries_needing_attention() -> QuerySet[KitchenDelivery]:
     """Deliveries that are not (yet) in Rista: pending, sending, failed, rejected. Oldest first."""
     return (KitchenDelivery.objects.filter(~Q(status=DeliveryStatus.DELIVERED))
             .select_related("order").order_by("created_at"))
-
-
-def payment_reference_of(order_id: Any) -> str | None:
-    """The payment reference (UPI UTR / transaction id) recorded when the order was confirmed.
-
-    order_confirm_paid stores it in the CONFIRMED status event; reading it from
-    there keeps the kitchen bridge independent of the payments app.
-    """
-    data = (OrderEvent.objects.filter(order_id=order_id, kind="status", to_status=OrderStatus.CONFIRMED)
-            .order_by("-created_at", "-id").values_list("data", flat=True).first())
-    reference = (data or {}).get("payment_reference")
-    return str(reference) if reference else None
 
 
 def order_find(*, reference: str) -> Order | None:

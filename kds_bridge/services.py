@@ -29,13 +29,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.rista import RistaRejected, RistaUnavailable, get_client
 from kds_bridge.models import AttemptOutcome, DeliveryStatus, KitchenDelivery, KitchenDeliveryAttempt
 from kds_bridge.payload import SalePayloadError, sale_build, sale_to_wire, source_invoice_number
-from kds_bridge.selectors import payment_reference_of
+from kds_bridge.transitions import kitchen_delivery_transition
 from kiosk_project.core import metrics
 from kiosk_project.core.logging import log_context
 from kiosk_project.core.tasks import enqueue_or_log
+from kiosk_project.integrations.rista import RistaRejected, RistaUnavailable, get_client
 from orders.models import KitchenStatus, Order, OrderStatus
 from orders.services import order_kitchen_transition
 
@@ -83,8 +83,8 @@ def _worker_name() -> str:
 def kitchen_delivery_create(*, order_id: Any) -> KitchenDelivery:
     """Write the outbox row for a just-confirmed order and send it after commit.
 
-    Must run inside the transaction that confirms the order (orders.services.
-    order_confirm_paid is the one caller): the row commits with the payment or
+    Must run inside the transaction that confirms the order (
+    payments.confirmation.order_confirm_paid is the one caller): the row commits with the payment or
     not at all. Idempotent: a second call returns the existing row.
     """
     if not transaction.get_connection().in_atomic_block:
@@ -103,6 +103,8 @@ def kitchen_delivery_create(*, order_id: Any) -> KitchenDelivery:
 
 def kitchen_send_enqueue(*, delivery_id: str, order_id: str | None = None) -> bool:
     """Publish a send task. A broker failure is logged, never raised: the sweeper will find the row."""
+    # tasks.py imports this module (the task calls kitchen_sale_send), so the service reaches its task
+    # lazily: HackSoft's task/service pair, the one deferred import allowed here.
     from kds_bridge.tasks import kitchen_send_task
 
     return enqueue_or_log(kitchen_send_task, delivery_id, metric="kitchen.enqueue_failed",
@@ -183,7 +185,7 @@ class _NotPayable(Exception):
 
 def _claim(delivery_id: Any) -> _Claim | SendResult:
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):  # a phase of the send: Rista is never called inside it
         delivery = (KitchenDelivery.objects.select_for_update(skip_locked=True).filter(pk=delivery_id)
                     .only("id", "order_id", "status", "attempts", "next_attempt_at", "claimed_until", "created_at",
                           "post_settles_at")
@@ -212,9 +214,10 @@ def _claim(delivery_id: Any) -> _Claim | SendResult:
                            error="no outcome recorded: the worker died or its lease expired")
         worker = _worker_name()
         delivery.attempts += 1
-        KitchenDelivery.objects.filter(pk=delivery.id).update(
-            status=DeliveryStatus.SENDING, attempts=delivery.attempts, claimed_until=now + timedelta(
-                seconds=lease_seconds()), claimed_by=worker, post_settles_at=settles_at, updated_at=now)
+        kitchen_delivery_transition(
+            delivery_id=delivery.id, to=DeliveryStatus.SENDING, attempts=delivery.attempts,
+            claimed_until=now + timedelta(seconds=lease_seconds()), claimed_by=worker, post_settles_at=settles_at,
+            updated_at=now)
         attempt = KitchenDeliveryAttempt.objects.create(delivery_id=delivery.id, number=delivery.attempts,
                                                         started_at=now, worker=worker)
     return _Claim(delivery_id=delivery.id, order_id=delivery.order_id, attempt_id=attempt.id,
@@ -227,7 +230,7 @@ def _payload(order_id: Any) -> dict[str, Any]:
         # Defence in depth: only a paid order reaches the kitchen (e.g. refunded before it could be sent).
         raise _NotPayable(f"order is {order.status}, not CONFIRMED: not sent to the kitchen")
     lines = list(order.lines.all())
-    return sale_to_wire(sale_build(order=order, lines=lines, payment_reference=payment_reference_of(order.id)))
+    return sale_to_wire(sale_build(order=order, lines=lines, payment_reference=order.payment_reference or None))
 
 
 def _deliver(claim: _Claim, payload: dict[str, Any]) -> tuple[dict[str, Any], str, bool]:
@@ -311,17 +314,13 @@ def _locked(claim: _Claim) -> tuple[KitchenDelivery, bool]:
 def _record_delivered(claim: _Claim, *, sale: dict[str, Any], outcome: str, looked_up: bool) -> SendResult:
     now = timezone.now()
     invoice = str(sale["invoiceNumber"])
-    with transaction.atomic():
+    with transaction.atomic(durable=True):  # a phase of the send: Rista is never called inside it
         delivery, _ = _locked(claim)
         _finish_attempt(claim, outcome=outcome, now=now, looked_up=looked_up)
         if delivery.status != DeliveryStatus.DELIVERED:  # success stands even if our lease had lapsed
-            delivery.status = DeliveryStatus.DELIVERED
-            delivery.rista_invoice_number = invoice
-            delivery.delivered_at = now
-            delivery.claimed_until = None
-            delivery.last_error = ""
-            delivery.save(update_fields=["status", "rista_invoice_number", "delivered_at", "claimed_until",
-                                         "last_error", "updated_at"])
+            kitchen_delivery_transition(delivery_id=delivery.pk, to=DeliveryStatus.DELIVERED,
+                                        rista_invoice_number=invoice, delivered_at=now, claimed_until=None,
+                                        last_error="")
             order_kitchen_transition(order_id=claim.order_id, to_status=KitchenStatus.SENT,
                                      allowed_from=(KitchenStatus.NOT_SENT,), actor=ACTOR,
                                      reason="sale stored in Rista" if outcome == AttemptOutcome.DELIVERED
@@ -353,15 +352,15 @@ def _record_retry(claim: _Claim, *, error: str, http_status: int | None = None,
         retry_at = max(min(retry_at, not_after), now)
     if claim.settles_at is not None:
         settles_at = max(settles_at, claim.settles_at) if settles_at else claim.settles_at
-    with transaction.atomic():
+    with transaction.atomic(durable=True):  # a phase of the send: Rista is never called inside it
         delivery, ours = _locked(claim)
         _finish_attempt(claim, outcome=outcome, now=now, error=error, http_status=http_status,
                         looked_up=claim.number > 1)
         if not ours:
             return SendResult(CLOSED)
-        KitchenDelivery.objects.filter(pk=delivery.pk).update(
-            status=DeliveryStatus.PENDING, next_attempt_at=retry_at, claimed_until=None, last_error=error[:2000],
-            post_settles_at=settles_at, updated_at=now)
+        kitchen_delivery_transition(
+            delivery_id=delivery.pk, to=DeliveryStatus.PENDING, next_attempt_at=retry_at, claimed_until=None,
+            last_error=error[:2000], post_settles_at=settles_at, updated_at=now)
     metrics.incr("kitchen.retry" if outcome == AttemptOutcome.RETRY else "kitchen.not_yet_found")
     log.warning("kitchen send failed; will retry" if outcome == AttemptOutcome.RETRY
                 else "sale not in Rista yet; an earlier post may still be stored: not re-posting",
@@ -375,15 +374,14 @@ def _record_final(claim: _Claim, *, outcome: str, error: str, alert: bool,
     """REJECTED (Rista said no, or not sendable) or FAILED (retry window over): no more retries."""
     now = timezone.now()
     status = DeliveryStatus.FAILED if outcome == AttemptOutcome.FAILED else DeliveryStatus.REJECTED
-    with transaction.atomic():
+    with transaction.atomic(durable=True):  # a phase of the send: Rista is never called inside it
         delivery, ours = _locked(claim)
         _finish_attempt(claim, outcome=outcome, now=now, error=error, http_status=http_status,
                         looked_up=claim.number > 1)
         if not ours:
             return SendResult(CLOSED)
-        KitchenDelivery.objects.filter(pk=delivery.pk).update(
-            status=status, claimed_until=None, last_error=error[:2000], updated_at=now,
-            alerted_at=now if alert else None)
+        kitchen_delivery_transition(delivery_id=delivery.pk, to=status, claimed_until=None,
+                                    last_error=error[:2000], updated_at=now, alerted_at=now if alert else None)
         if alert:
             order_kitchen_transition(order_id=claim.order_id, to_status=KitchenStatus.REJECTED,
                                      allowed_from=(KitchenStatus.NOT_SENT, KitchenStatus.SENT), actor=ACTOR,

@@ -12,15 +12,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from kiosk_project.core.apis import KioskApi
 from kiosk_project.core.errors import ApplicationError
-from kiosk_project.core.kiosk_auth import IsKiosk, Kiosk, KioskKeyAuthentication
 from kiosk_project.core.ratelimit import check_rate
 from orders.inputs import OrderInput
-from orders.presenters import order_payload, quote_payload, status_payload
+from orders.presenters import order_payload, status_payload
+from orders.quotes import check_client_totals, order_quote, quote_payload
 from orders.selectors import order_get_for_kiosk, order_history, order_status_for_kiosk
-from orders.services import check_client_totals, order_place, order_quote
+from orders.services import order_place
 
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
 
@@ -28,15 +28,6 @@ _KEY_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
 class InvalidIdempotencyKey(ApplicationError):
     code = "INVALID_IDEMPOTENCY_KEY"
     message = "Idempotency-Key must be 1-128 printable ASCII characters."
-
-
-class KioskApi(APIView):
-    authentication_classes = [KioskKeyAuthentication]
-    permission_classes = [IsKiosk]
-
-    @property
-    def kiosk(self) -> Kiosk:
-        return self.request.user  # type: ignore[return-value]
 
 
 def _validated(request: Request) -> dict[str, Any]:

@@ -8,37 +8,13 @@ because the server prices everything itself.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from rest_framework import serializers
 
+from kiosk_project.core.inputs import MoneyField, StrictIntegerField
 from orders.models import OrderMode
-
-
-class StrictIntegerField(serializers.IntegerField):
-    default_error_messages = {"invalid": "A whole number is required."}
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            if isinstance(data, Decimal) and data == data.to_integral_value() and "." not in str(data):
-                data = int(data)
-            else:
-                self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class MoneyField(serializers.DecimalField):
-    default_error_messages = {"invalid": "A number in rupees with at most 2 decimals is required."}
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_digits=12, decimal_places=2, min_value=Decimal("0"), **kwargs)
-
-    def to_internal_value(self, data: Any) -> Decimal:
-        if isinstance(data, bool) or not isinstance(data, (int, Decimal)):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class OptionInput(serializers.Serializer):
@@ -85,7 +61,3 @@ class OrderInput(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs.setdefault("order_mode", settings.ORDER_DEFAULT_MODE)
         return attrs
-
-
-class PaymentLookupInput(serializers.Serializer):
-    order_id = serializers.UUIDField()

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-
-def money(**kwargs: Any) -> models.DecimalField:
-    """Rupees with paise: 12 digits, 2 decimal places, everywhere money is stored."""
-    return models.DecimalField(max_digits=12, decimal_places=2, **kwargs)
+from kiosk_project.core.models import money
+from kiosk_project.core.transitions import table_of
 
 
 class OrderStatus(models.TextChoices):
@@ -27,8 +24,20 @@ class OrderStatus(models.TextChoices):
     CONFIRMED = "CONFIRMED", "Confirmed (paid)"
     EXPIRED = "EXPIRED", "Expired unpaid"
     CANCELLED = "CANCELLED", "Cancelled"
-    FAILED = "FAILED", "Payment failed"
     REFUNDED = "REFUNDED", "Refunded"
+
+
+# Every allowed change of Order.status; orders.services.order_transition refuses the rest loudly.
+# (A failed payment does not fail its order: the customer may pay again, so there is no FAILED.)
+ORDER_STATUS_TRANSITIONS = table_of({
+    OrderStatus.PENDING: (OrderStatus.CONFIRMED, OrderStatus.EXPIRED,
+                          OrderStatus.CANCELLED),  # the kiosk's cancel (issue 11)
+    # A payment that arrives after expiry, with PAYMENT_LATE_SUCCESS_POLICY=confirm, re-opens the order.
+    OrderStatus.EXPIRED: (OrderStatus.PENDING,),
+    OrderStatus.CONFIRMED: (OrderStatus.REFUNDED,),
+    OrderStatus.CANCELLED: (),
+    OrderStatus.REFUNDED: (),
+})
 
 
 class KitchenStatus(models.TextChoices):
@@ -38,6 +47,19 @@ class KitchenStatus(models.TextChoices):
     READY = "READY", "Ready"
     COMPLETED = "COMPLETED", "Completed"
     REJECTED = "REJECTED", "Rejected"
+
+
+# Every allowed change of Order.kitchen_status (orders.services.order_kitchen_transition). It moves
+# forward only (Rista's callbacks may skip steps), with one exception: a manager's resend reopens a
+# REJECTED order (NOT_SENT), so the kitchen gets it after all.
+_KITCHEN_ORDER = (KitchenStatus.NOT_SENT, KitchenStatus.SENT, KitchenStatus.ACCEPTED, KitchenStatus.READY,
+                  KitchenStatus.COMPLETED)
+KITCHEN_STATUS_TRANSITIONS = table_of({
+    **{status: (*_KITCHEN_ORDER[position + 1:], KitchenStatus.REJECTED)
+       for position, status in enumerate(_KITCHEN_ORDER[:-1])},
+    KitchenStatus.COMPLETED: (),
+    KitchenStatus.REJECTED: (KitchenStatus.NOT_SENT,),
+})
 
 
 class OrderMode(models.TextChoices):
@@ -80,6 +102,9 @@ class Order(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     expires_at = models.DateTimeField()
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Set with CONFIRMED: the UPI reference (UTR) or our merchant reference of the payment that confirmed it,
+    # which the kitchen sale and the bill carry (a column, so the kitchen need not read payments' rows).
+    payment_reference = models.CharField(max_length=64, blank=True, default="")
 
     # The GST tax invoice, given when the order is paid (orders.invoices): consecutive per branch and year.
     invoice_number = models.CharField(max_length=16, blank=True, default="",
@@ -103,6 +128,8 @@ class Order(models.Model):
             models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="order_status_valid"),
             models.CheckConstraint(condition=Q(kitchen_status__in=KitchenStatus.values),
                                    name="order_kitchen_status_valid"),
+            models.CheckConstraint(condition=~Q(status=OrderStatus.CONFIRMED) | Q(confirmed_at__isnull=False),
+                                   name="order_confirmed_has_confirmed_at"),
             models.UniqueConstraint(fields=["branch_code", "business_day", "order_number"],
                                     name="order_number_unique_per_branch_day"),
             models.UniqueConstraint(fields=["device", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
@@ -122,9 +149,6 @@ class Order(models.Model):
     def __str__(self) -> str:
         return f"{self.order_number} ({self.business_day}, {self.status})"
 
-    @property
-    def is_payable(self) -> bool:
-        return self.status == OrderStatus.PENDING
 
 
 class OrderLine(models.Model):
@@ -166,12 +190,21 @@ class OrderLine(models.Model):
         return f"{self.quantity} x {self.name}"
 
 
+class EventKind(models.TextChoices):
+    STATUS = "status", "Order status"
+    KITCHEN = "kitchen", "Kitchen status"
+    PAYMENT = "payment", "Payment"
+    ACTION = "action", "Manager action"
+    PRINT = "print", "KOT or bill printed"
+    NOTE = "note", "Note"
+
+
 class OrderEvent(models.Model):
     """Append-only history: every status change, kitchen update and manager action."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    kind = models.CharField(max_length=32, help_text="status, kitchen, payment, action, note")
+    kind = models.CharField(max_length=32, choices=EventKind.choices)
     from_status = models.CharField(max_length=16, blank=True, default="")
     to_status = models.CharField(max_length=16, blank=True, default="")
     actor = models.CharField(max_length=128, help_text="kiosk:<name>, system, phonepe, rista, staff:<user>")
@@ -180,6 +213,7 @@ class OrderEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [models.CheckConstraint(condition=Q(kind__in=EventKind.values), name="order_event_kind_valid")]
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.from_status}->{self.to_status} by {self.actor}"

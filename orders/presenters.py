@@ -1,4 +1,4 @@
-"""The JSON the kiosk sees for quotes and orders (one shape for both).
+"""The JSON the kiosk sees for orders (quotes share its shape: orders.quotes).
 
 Money leaves as Decimal, which the renderer writes as a JSON number (324.5).
 Stored JSON snapshots keep money as strings (exact); they are turned back into
@@ -8,12 +8,9 @@ Decimal here so the kiosk gets numbers everywhere.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from orders.models import Order, OrderLine
-
-if TYPE_CHECKING:
-    from orders.services import PricedCart
 
 _MONEY_KEYS = frozenset({
     "unit_price", "item_amount", "option_amount", "gross_amount", "item_discount_amount", "order_discount_amount",
@@ -21,10 +18,10 @@ _MONEY_KEYS = frozenset({
     "tax_excluded_amount", "total_amount", "rate", "items_included", "items_excluded", "charges_included",
     "charges_excluded",
 })
-_LINE_KEYS = ("sku", "name", "quantity", "unit_price", "options", "note", "item_amount", "option_amount",
+LINE_KEYS = ("sku", "name", "quantity", "unit_price", "options", "note", "item_amount", "option_amount",
               "gross_amount", "discount_amount", "net_amount", "taxes", "tax_amount", "total_amount",
               "price_includes_tax")
-_TOTAL_KEYS = ("subtotal", "discount_total", "charge_total", "tax_total", "round_off", "total_amount_exclude_tax",
+TOTAL_KEYS = ("subtotal", "discount_total", "charge_total", "tax_total", "round_off", "total_amount_exclude_tax",
                "total_amount_include_tax")
 
 
@@ -35,21 +32,6 @@ def as_numbers(value: Any) -> Any:
     if isinstance(value, list):
         return [as_numbers(v) for v in value]
     return value
-
-
-def quote_payload(priced: PricedCart) -> dict[str, Any]:
-    data = priced.quote.to_dict()
-    return {
-        "order_mode": priced.order_mode,
-        "channel": priced.channel,
-        "charge_mode": priced.charge_mode,
-        "currency": "INR",
-        **{key: data[key] for key in _TOTAL_KEYS},
-        "taxes": data["taxes"],
-        "charges": data["charges"],
-        "discounts": data["discounts"],
-        "lines": [{key: line[key] for key in _LINE_KEYS} for line in data["lines"]],
-    }
 
 
 def _line(line: OrderLine) -> dict[str, Any]:
@@ -75,7 +57,7 @@ def order_payload(order: Order, lines: list[OrderLine] | None = None) -> dict[st
         "channel": order.channel,
         "charge_mode": order.charge_mode or None,
         "currency": order.currency,
-        **{key: getattr(order, key) for key in _TOTAL_KEYS},
+        **{key: getattr(order, key) for key in TOTAL_KEYS},
         "taxes": pricing.get("taxes", []),
         "charges": pricing.get("charges", []),
         "discounts": pricing.get("discounts", []),

@@ -23,7 +23,6 @@ from django.db import transaction
 from kiosk_project.core.logging import log_context
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.presenters import as_numbers
-from orders.selectors import order_payment_reference
 from orders.seller import seller_for
 from orders.tax_breakdown import tax_breakdown
 
@@ -66,7 +65,7 @@ def document_context(*, order: Order, document: str, copy: int) -> dict[str, Any
         "tax_invoice": document == "bill" and paid and bool(order.invoice_number),
         "refunded": order.status == OrderStatus.REFUNDED,
         "refunded_at": refunded_at,
-        "payment_reference": order_payment_reference(order.pk) if paid else None,
+        "payment_reference": (order.payment_reference or None) if paid else None,
         "breakdown": tax_breakdown(order, lines),
         "charges": as_numbers(order.pricing.get("charges", [])),
         "discounts": as_numbers(order.pricing.get("discounts", [])),

@@ -8,7 +8,7 @@ from uuid import UUID
 from django.db import connection
 
 from kiosk_project.core.errors import NotFound
-from orders.models import Order, OrderEvent, OrderStatus
+from orders.models import Order, OrderEvent
 
 
 class OrderNotFound(NotFound):
@@ -63,11 +63,3 @@ def order_history(order: Order) -> list[dict[str, Any]]:
          "actor": e.actor, "reason": e.reason or None}
         for e in OrderEvent.objects.filter(order=order).order_by("created_at", "id")
     ]
-
-
-def order_payment_reference(order_id: Any) -> str | None:
-    """The UPI reference (UTR, else PhonePe's merchant reference) recorded when the order was confirmed."""
-    data = (OrderEvent.objects.filter(order_id=order_id, kind="status", to_status=OrderStatus.CONFIRMED)
-            .order_by("-created_at", "-id").values_list("data", flat=True).first())
-    reference = (data or {}).get("payment_reference")
-    return str(reference) if reference else None

@@ -14,45 +14,31 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from catalog.pricing import CartLine, CartOption, Quote, quote_cart
-from catalog.services import catalog_for_pricing
 from kiosk_project.core import metrics
-from kiosk_project.core.errors import ApplicationError, Conflict
+from kiosk_project.core.errors import ApplicationError
 from kiosk_project.core.kiosk_auth import Kiosk
 from kiosk_project.core.logging import log_context
-from kiosk_project.core.order_modes import order_mode_pricing
+from kiosk_project.core.transitions import transition_update
 from orders.invoices import invoice_assign
-from orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from orders.models import (
+    KITCHEN_STATUS_TRANSITIONS,
+    ORDER_STATUS_TRANSITIONS,
+    EventKind,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+)
 from orders.numbers import allocate_order_number, business_day, format_order_number
-from orders.presenters import quote_payload
+from orders.quotes import PricedCart, check_client_totals, order_quote
 
 log = logging.getLogger(__name__)
-
-
-class PriceChanged(Conflict):
-    code = "PRICE_CHANGED"
-    message = "The price has changed; show the customer the new total."
 
 
 class IdempotencyKeyReused(ApplicationError):
     status_code = 422
     code = "IDEMPOTENCY_KEY_REUSED"
     message = "This Idempotency-Key was already used for a different order."
-
-
-class OrderModeNotAllowed(ApplicationError):
-    status_code = 422
-    code = "ORDER_MODE_NOT_ALLOWED"
-    message = "This kiosk does not take orders in that mode."
-
-
-@dataclass(frozen=True)
-class PricedCart:
-    quote: Quote
-    catalog_etag: str
-    order_mode: str
-    channel: str  # the Rista price channel it was priced from (and the sale's channel)
-    charge_mode: str | None  # the Rista charge mode; None: no mode charges
 
 
 @dataclass(frozen=True)
@@ -66,38 +52,6 @@ def request_fingerprint(data: dict[str, Any]) -> str:
     """A stable hash of the validated request (what an Idempotency-Key promises not to change)."""
     canonical = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def order_quote(*, kiosk: Kiosk, data: dict[str, Any]) -> PricedCart:
-    """Price a cart from the cached catalog; raises pricing errors, never calls Rista."""
-    mode = data["order_mode"]
-    if kiosk.allowed_order_modes and mode not in kiosk.allowed_order_modes:
-        raise OrderModeNotAllowed(details={"order_mode": mode, "allowed": list(kiosk.allowed_order_modes)})
-    rista = order_mode_pricing(mode)
-    index, etag = catalog_for_pricing(branch=kiosk.branch_code, channel=rista.channel)
-    lines = [
-        CartLine(sku=item["item_sku_id"], quantity=item["quantity"], note=item.get("note") or None,
-                 options=tuple(CartOption(option_id=o["option_id"], quantity=o["quantity"])
-                               for o in item.get("options", [])))
-        for item in data["items"]
-    ]
-    quote = quote_cart(index=index, lines=lines, charge_mode=rista.charge_mode, now=timezone.localtime(),
-                       round_off=settings.ORDER_ROUND_OFF)
-    return PricedCart(quote=quote, catalog_etag=etag, order_mode=mode, channel=rista.channel,
-                      charge_mode=rista.charge_mode)
-
-
-def check_client_totals(priced: PricedCart, data: dict[str, Any]) -> None:
-    """The kiosk's totals, when sent, must equal ours exactly; otherwise nothing is created."""
-    quote = priced.quote
-    mismatched = {
-        name: {"sent": data[name], "actual": getattr(quote, name)}
-        for name in ("total_amount_include_tax", "total_amount_exclude_tax")
-        if data.get(name) is not None and Decimal(data[name]) != getattr(quote, name)
-    }
-    if mismatched:
-        metrics.incr("checkout.price_changed")
-        raise PriceChanged(details={"mismatched": mismatched, "quote": quote_payload(priced)})
 
 
 def order_place(*, kiosk: Kiosk, data: dict[str, Any], idempotency_key: str | None) -> Placement:
@@ -197,62 +151,57 @@ def _create_order(*, kiosk: Kiosk, priced: PricedCart, number: str, day: Any, no
     return order, lines
 
 
-def order_transition(*, order_id: Any, to_status: str, expected: tuple[str, ...], actor: str, reason: str = "",
-                     data: dict[str, Any] | None = None, **fields: Any) -> bool:
-    """Move an order's status if it is still in one of `expected`; False when it was not.
+def order_transition(*, order_id: Any, to_status: str, expected: tuple[str, ...] | None = None, actor: str,
+                     reason: str = "", data: dict[str, Any] | None = None, **fields: Any) -> bool:
+    """Move an order's status (the one way it changes); False when it was not in `expected`.
 
-    A conditional UPDATE, so racing callers (webhook, reconciler, expiry) make
-    exactly one transition. Must run inside the caller's transaction when other
-    rows change with it.
+    A conditional UPDATE from a state ORDER_STATUS_TRANSITIONS allows (core.transitions), so
+    racing callers (webhook, reconciler, expiry, the kiosk's cancel) make exactly one transition;
+    the event records the true previous state. A move the table does not allow is refused
+    loudly (TransitionRefused). Joins the caller's transaction when other rows change with it.
     """
-    updated = Order.objects.filter(pk=order_id, status__in=expected).update(
-        status=to_status, updated_at=timezone.now(), **fields)
-    if not updated:
+    previous = transition_update(model=Order, pk=order_id, field="status", table=ORDER_STATUS_TRANSITIONS,
+                                 to=to_status, entity="order", expected=expected, actor=actor, values=fields)
+    if previous is None:
         return False
-    OrderEvent.objects.create(order_id=order_id, kind="status", from_status=",".join(expected),
-                              to_status=to_status, actor=actor, reason=reason[:255], data=data or {})
-    with log_context(order_id=str(order_id)):
-        log.info("order status changed", extra={"to": to_status, "actor": actor, "reason": reason})
-    return True
-
-
-def order_kitchen_transition(*, order_id: Any, to_status: str, allowed_from: tuple[str, ...], actor: str,
-                             reason: str = "", data: dict[str, Any] | None = None) -> bool:
-    """Move kitchen_status forward (never backwards); one event per real change."""
-    current = Order.objects.filter(pk=order_id).values_list("kitchen_status", flat=True).first()
-    updated = Order.objects.filter(pk=order_id, kitchen_status__in=allowed_from).update(
-        kitchen_status=to_status, updated_at=timezone.now())
-    if not updated:
-        return False
-    OrderEvent.objects.create(order_id=order_id, kind="kitchen", from_status=current or "", to_status=to_status,
+    OrderEvent.objects.create(order_id=order_id, kind=EventKind.STATUS, from_status=previous, to_status=to_status,
                               actor=actor, reason=reason[:255], data=data or {})
     with log_context(order_id=str(order_id)):
-        log.info("kitchen status changed", extra={"from": current, "to": to_status, "actor": actor})
+        log.info("order status changed", extra={"from": previous, "to": to_status, "actor": actor, "reason": reason})
     return True
 
 
+def order_kitchen_transition(*, order_id: Any, to_status: str, allowed_from: tuple[str, ...] | None = None,
+                             actor: str, reason: str = "", data: dict[str, Any] | None = None) -> bool:
+    """Move kitchen_status (KITCHEN_STATUS_TRANSITIONS: forward, and a resend's REJECTED -> NOT_SENT).
 
-
-def order_confirm_paid(*, order_id: Any, actor: str, payment_reference: str, amount: Decimal) -> bool:
-    """PENDING -> CONFIRMED for a payment PhonePe confirmed in full, and hand it to the kitchen.
-
-    Must run inside the caller's transaction (the payment's success is recorded in
-    the same one). This is the single place a paid order is handed to the kitchen:
-    the kitchen delivery row is written in this transaction, never earlier, so
-    nothing unpaid can reach Rista and nothing paid can be lost. The tax invoice
-    number is given here too, so the series follows the order of payment without
-    gaps (orders.invoices). Returns False when
-    the order was no longer PENDING (a replay, a race, or an expired order).
+    False when the order was not in `allowed_from` (an out-of-order or repeated callback); one event
+    per real change, with the true previous state.
     """
-    from kds_bridge.services import kitchen_delivery_create
+    previous = transition_update(model=Order, pk=order_id, field="kitchen_status", table=KITCHEN_STATUS_TRANSITIONS,
+                                 to=to_status, entity="order_kitchen", expected=allowed_from, actor=actor)
+    if previous is None:
+        return False
+    OrderEvent.objects.create(order_id=order_id, kind=EventKind.KITCHEN, from_status=previous, to_status=to_status,
+                              actor=actor, reason=reason[:255], data=data or {})
+    with log_context(order_id=str(order_id)):
+        log.info("kitchen status changed", extra={"from": previous, "to": to_status, "actor": actor})
+    return True
 
+
+def order_mark_paid(*, order_id: Any, actor: str, payment_reference: str, amount: Decimal) -> bool:
+    """PENDING -> CONFIRMED for an order paid in full, with its payment reference and tax invoice number.
+
+    Must run inside the caller's transaction (payments.confirmation.order_confirm_paid,
+    which writes the kitchen's outbox row in the same one). The invoice number is given
+    here, so the series follows the order of payment without gaps (orders.invoices).
+    False when the order was no longer PENDING.
+    """
     confirmed = order_transition(
         order_id=order_id, to_status=OrderStatus.CONFIRMED, expected=(OrderStatus.PENDING,), actor=actor,
         reason="payment confirmed", data={"payment_reference": payment_reference, "amount": amount},
-        confirmed_at=timezone.now(), status_reason="",
+        confirmed_at=timezone.now(), status_reason="", payment_reference=payment_reference[:64],
     )
     if confirmed:
         invoice_assign(order_id=order_id)
-        kitchen_delivery_create(order_id=order_id)
-        metrics.incr("orders.confirmed")
     return confirmed

@@ -12,10 +12,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from kiosk_project.core.apis import KioskApi
 from kiosk_project.core.client_address import client_address
+from kiosk_project.core.inputs import MoneyField
 from kiosk_project.core.ratelimit import check_rate
-from orders.apis import KioskApi
-from orders.inputs import MoneyField
 from payments.conf import conf
 from payments.models import Payment, PaymentStatus
 from payments.qr import qr_svg

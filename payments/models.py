@@ -18,7 +18,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
-from orders.models import money
+from kiosk_project.core.models import money
+from kiosk_project.core.transitions import table_of
 
 
 class Provider(models.TextChoices):
@@ -36,6 +37,22 @@ class PaymentStatus(models.TextChoices):
     REFUND_PENDING = "REFUND_PENDING", "Refund in progress"
     REFUNDED = "REFUNDED", "Refunded"
 
+
+_DECIDED_BY_A_COMPLETION = (PaymentStatus.SUCCEEDED, PaymentStatus.NEEDS_REVIEW)
+# Every allowed change of Payment.status (payments.transitions.payment_transition refuses the rest loudly).
+# PhonePe's COMPLETED outranks anything we concluded without it: a QR paid after we saw it fail or expire
+# is still money received (it confirms, is refunded, or is reviewed).
+PAYMENT_STATUS_TRANSITIONS = table_of({
+    PaymentStatus.CREATED: (PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.EXPIRED,
+                            *_DECIDED_BY_A_COMPLETION),
+    PaymentStatus.PENDING: (PaymentStatus.FAILED, PaymentStatus.EXPIRED, *_DECIDED_BY_A_COMPLETION),
+    PaymentStatus.FAILED: _DECIDED_BY_A_COMPLETION,
+    PaymentStatus.EXPIRED: _DECIDED_BY_A_COMPLETION,
+    PaymentStatus.SUCCEEDED: (PaymentStatus.REFUND_PENDING,),
+    PaymentStatus.NEEDS_REVIEW: (PaymentStatus.REFUND_PENDING,),  # a manager refunds it
+    PaymentStatus.REFUND_PENDING: (PaymentStatus.REFUNDED, PaymentStatus.NEEDS_REVIEW),  # refund done / failed
+    PaymentStatus.REFUNDED: (),
+})
 
 # The reconciler's working set: attempts whose outcome PhonePe has not told us yet.
 OPEN_STATUSES = (PaymentStatus.CREATED, PaymentStatus.PENDING)
@@ -86,6 +103,9 @@ class Payment(models.Model):
             models.CheckConstraint(condition=Q(amount_paise__gt=0), name="payment_amount_paise_positive"),
             models.CheckConstraint(condition=Q(status__in=PaymentStatus.values), name="payment_status_valid"),
             models.CheckConstraint(condition=Q(provider__in=Provider.values), name="payment_provider_valid"),
+            # However many attempts an order has, one payment confirms it (the others are refunded).
+            models.UniqueConstraint(fields=["order"], condition=Q(confirmed_order=True),
+                                    name="payment_one_confirming_per_order"),
         ]
         indexes = [
             # The reconciler's "due" query touches only open attempts: the index holds nothing else.
@@ -98,14 +118,6 @@ class Payment(models.Model):
     def __str__(self) -> str:
         return f"{self.merchant_reference} ({self.status})"
 
-    @property
-    def family(self) -> str:
-        """The PhonePe API family that owns this attempt: "v2" or "v1"."""
-        return self.provider.removeprefix("phonepe_")
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
 
 
 class EventSource(models.TextChoices):
@@ -115,6 +127,11 @@ class EventSource(models.TextChoices):
     INITIATE = "initiate", "Initiation"
     REFUND = "refund", "Refund API"
     REFUND_STATUS = "refund_status", "Refund status API"
+
+
+class LedgerKind(models.TextChoices):
+    PAYMENT = "payment", "Payment"
+    REFUND = "refund", "Refund"
 
 
 class PaymentEvent(models.Model):
@@ -129,7 +146,7 @@ class PaymentEvent(models.Model):
     refund = models.ForeignKey("payments.Refund", on_delete=models.PROTECT, related_name="events", null=True,
                                blank=True)
     source = models.CharField(max_length=16, choices=EventSource.choices)
-    kind = models.CharField(max_length=8, default="payment", help_text="payment or refund")
+    kind = models.CharField(max_length=8, choices=LedgerKind.choices, default=LedgerKind.PAYMENT)
     provider_reference = models.CharField(max_length=64, help_text="merchant reference the event is about")
     state = models.CharField(max_length=32)
     payload = models.JSONField(encoder=DjangoJSONEncoder, default=dict)
@@ -141,6 +158,7 @@ class PaymentEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["source", "kind", "provider_reference", "state"],
                                     name="payment_event_dedupe"),
+            models.CheckConstraint(condition=Q(kind__in=LedgerKind.values), name="payment_event_kind_valid"),
         ]
         indexes = [models.Index(fields=["provider_reference"], name="payment_event_reference")]
 
@@ -161,6 +179,13 @@ class RefundStatus(models.TextChoices):
 
 
 OPEN_REFUND_STATUSES = (RefundStatus.CREATED, RefundStatus.PENDING)
+# Every allowed change of Refund.status (payments.transitions.refund_transition).
+REFUND_STATUS_TRANSITIONS = table_of({
+    RefundStatus.CREATED: (RefundStatus.PENDING, RefundStatus.COMPLETED, RefundStatus.FAILED),
+    RefundStatus.PENDING: (RefundStatus.COMPLETED, RefundStatus.FAILED),
+    RefundStatus.COMPLETED: (),
+    RefundStatus.FAILED: (),  # a failed refund stays failed; a manager's new refund is a new row
+})
 
 
 class Refund(models.Model):

@@ -210,7 +210,7 @@ def _order_expire(order_id: Any, now: datetime, report: PassReport) -> bool:
         if applied.changed:
             report.changes.append(Change(applied.order_number, str(applied.order_id), applied.reference,
                                          applied.before, applied.after, f"{applied.outcome} (expiry check)"))
-    with transaction.atomic():
+    with transaction.atomic(durable=True):  # after the last status checks, made outside any transaction
         order = lock_order(order_id)
         if order.status != OrderStatus.PENDING:
             return False  # the last check confirmed it (or someone else closed it)

@@ -24,10 +24,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.pricing.money import to_paise
 from kiosk_project.core import metrics
 from kiosk_project.core.errors import Conflict
 from kiosk_project.core.logging import log_context
+from kiosk_project.core.money import to_paise
 from kiosk_project.core.tasks import enqueue_or_log
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.services import order_transition
@@ -45,6 +45,7 @@ from payments.locks import lock_order_and_payment, lock_refund_chain
 from payments.models import EventSource, Payment, PaymentStatus, Refund, RefundStatus
 from payments.schedule import refund_next_check_delay
 from payments.services import ledger_record
+from payments.transitions import payment_transition, refund_transition
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def refund_create(*, payment_id: Any, reason: str, requested_by: str, submit_now
     With submit_now (managers in the admin) PhonePe is asked right after the
     commit, in this thread, so the caller sees its answer; otherwise a task does it.
     """
-    with transaction.atomic():
+    with transaction.atomic(durable=True):  # PhonePe is asked after the commit, never inside it
         order, payment = lock_order_and_payment(payment_id)
         with log_context(order_id=str(order.id)):
             existing = (Refund.objects.filter(payment_id=payment.id)
@@ -103,8 +104,7 @@ def refund_record_in_transaction(*, order: Order, payment: Payment, reason: str,
         # The reconciler submits it if the task never runs (lost publish, dead worker).
         next_check_at=now + timedelta(seconds=conf("PAYMENT_REFUND_SUBMIT_AFTER")),
     )
-    payment.status = PaymentStatus.REFUND_PENDING
-    payment.save(update_fields=["status", "updated_at"])
+    payment_transition(payment, to=PaymentStatus.REFUND_PENDING)
     OrderEvent.objects.create(order_id=order.id, kind="payment", actor=requested_by[:128],
                               reason=f"refund started: {reason}"[:255],
                               data={"payment_reference": payment.merchant_reference,
@@ -120,6 +120,8 @@ def refund_record_in_transaction(*, order: Order, payment: Payment, reason: str,
 
 def refund_submit_enqueue(*, refund_id: str, order_id: str | None = None) -> bool:
     """Publish the submit task; a broker failure is logged, never raised (the reconciler will submit)."""
+    # payments.tasks imports the services (a task calls its service), so the service reaches its task
+    # lazily: HackSoft's task/service pair, the one deferred import allowed here.
     from payments.tasks import payments_refund_submit_task
 
     return enqueue_or_log(payments_refund_submit_task, refund_id, metric="payments.refund_enqueue_failed",
@@ -184,7 +186,7 @@ def _retry_later(refund: Refund, error: str) -> None:
                 extra={"refund_reference": refund.merchant_refund_id, "error": error[:300], "retry_in": delay})
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)  # after PhonePe answered; no caller may wrap the call in its transaction
 def refund_apply_status(*, refund_id: Any, result: RefundResult, source: str) -> Refund:
     """Apply PhonePe's word on a refund (locks order, payment, refund in that order)."""
     order, payment, refund = lock_refund_chain(refund_id)
@@ -197,29 +199,27 @@ def refund_apply_status(*, refund_id: Any, result: RefundResult, source: str) ->
             refund.provider_refund_id = result.provider_refund_id[:64]
         if refund.submitted_at is None:
             refund.submitted_at = now
+        fields = ["check_count", "provider_refund_id", "submitted_at", "next_check_at", "completed_at", "utr",
+                  "error_code"]
         if result.state == PENDING:
-            refund.status = RefundStatus.PENDING
             refund.next_check_at = now + timedelta(seconds=refund_next_check_delay(refund.check_count))
-            refund.save()
+            refund_transition(refund, to=RefundStatus.PENDING, fields=fields)
             return refund
         refund.next_check_at = None
         refund.completed_at = now
         if result.state == COMPLETED:
-            refund.status = RefundStatus.COMPLETED
             refund.utr = result.utr[:64]
-            refund.save()
+            refund_transition(refund, to=RefundStatus.COMPLETED, fields=fields)
             _refund_completed(order, payment, refund, source)
         else:
-            refund.status = RefundStatus.FAILED
             refund.error_code = (result.error_code or "FAILED")[:64]
-            refund.save()
+            refund_transition(refund, to=RefundStatus.FAILED, fields=fields)
             _refund_failed(order, payment, refund, source)
         return refund
 
 
 def _refund_completed(order: Order, payment: Payment, refund: Refund, source: str) -> None:
-    payment.status = PaymentStatus.REFUNDED
-    payment.save(update_fields=["status", "updated_at"])
+    payment_transition(payment, to=PaymentStatus.REFUNDED)
     data = {"payment_reference": payment.merchant_reference, "refund_reference": refund.merchant_refund_id,
             "amount": refund.amount, "source": source}
     if payment.confirmed_order and order.status == OrderStatus.CONFIRMED:
@@ -237,10 +237,9 @@ def _refund_completed(order: Order, payment: Payment, refund: Refund, source: st
 
 
 def _refund_failed(order: Order, payment: Payment, refund: Refund, source: str) -> None:
-    payment.status = PaymentStatus.NEEDS_REVIEW
     payment.flag_reason = f"refund {refund.merchant_refund_id} failed ({refund.error_code}); refund by hand"[:255]
     payment.flagged_at = timezone.now()
-    payment.save(update_fields=["status", "flag_reason", "flagged_at", "updated_at"])
+    payment_transition(payment, to=PaymentStatus.NEEDS_REVIEW, fields=["flag_reason", "flagged_at"])
     OrderEvent.objects.create(order_id=order.id, kind="payment", actor="phonepe",
                               reason=f"refund failed ({refund.error_code}); payment flagged for review"[:255],
                               data={"payment_reference": payment.merchant_reference,

@@ -31,15 +31,16 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog.pricing.money import from_paise, to_paise
 from kiosk_project.core import metrics
 from kiosk_project.core.errors import Conflict, NotFound
 from kiosk_project.core.kiosk_auth import Kiosk
 from kiosk_project.core.logging import log_context
+from kiosk_project.core.money import from_paise, to_paise
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.selectors import order_get_for_kiosk
-from orders.services import order_confirm_paid, order_transition
+from orders.services import order_transition
 from payments.conf import conf
+from payments.confirmation import order_confirm_paid
 from payments.gateway import (
     GatewayError,
     GatewayTimeout,
@@ -60,6 +61,7 @@ from payments.models import (
     PaymentStatus,
 )
 from payments.schedule import default_horizon, next_check_delay
+from payments.transitions import payment_transition
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +177,7 @@ def payment_initiate(*, kiosk: Kiosk, order_id: Any, amount: Decimal) -> Initiat
         return Initiation(payment=payment, reused=False)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)  # phase 1: no caller may hold it open across the PhonePe call
 def _initiate_record(*, order_id: Any, amount: Decimal, provider: str) -> Initiation:
     order = lock_order(order_id)
     now = timezone.now()
@@ -217,16 +219,19 @@ def _initiate_failed(*, payment_id: Any, exc: GatewayError) -> None:
     code = ("GATEWAY_TIMEOUT" if isinstance(exc, GatewayTimeout) else
             "GATEWAY_UNAVAILABLE" if unavailable else f"GATEWAY_REJECTED:{exc.code}".rstrip(":"))
     # A timed-out pay may have created an order at PhonePe, but nobody saw its QR, so nobody can pay it.
-    Payment.objects.filter(pk=payment_id, status=PaymentStatus.CREATED).update(
-        status=PaymentStatus.FAILED, error_code=code[:64], next_check_at=None, completed_at=timezone.now(),
-        updated_at=timezone.now())
+    with transaction.atomic(durable=True):
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.status == PaymentStatus.CREATED:
+            payment.error_code, payment.next_check_at, payment.completed_at = code[:64], None, timezone.now()
+            payment_transition(payment, to=PaymentStatus.FAILED, fields=["error_code", "next_check_at",
+                                                                         "completed_at"])
     metrics.incr("payments.gateway_unavailable" if unavailable else "payments.gateway_rejected")
     (log.warning if unavailable else log.error)(
         "payment initiation failed", extra={"payment_id": str(payment_id), "error": exc.message[:300],
                                             "http_status": exc.http_status, "code": exc.code})
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)  # phase 3
 def _initiate_succeeded(*, payment_id: Any, result: InitiateResult) -> Payment:
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     if payment.status != PaymentStatus.CREATED:
@@ -236,14 +241,13 @@ def _initiate_succeeded(*, payment_id: Any, result: InitiateResult) -> Payment:
         raise PaymentInProgress("That payment attempt was closed; ask for a new QR.",
                                 details={"retry_after": 1})
     now = timezone.now()
-    payment.status = PaymentStatus.PENDING
     payment.provider_order_id = result.provider_order_id[:64]
     payment.qr_string = result.qr_string
     payment.expires_at = result.expires_at
     payment.initiated_at = now
     payment.next_check_at = now + timedelta(seconds=next_check_delay(0.0, horizon_of(payment)) or 0)
-    payment.save(update_fields=["status", "provider_order_id", "qr_string", "expires_at", "initiated_at",
-                                "next_check_at", "updated_at"])
+    payment_transition(payment, to=PaymentStatus.PENDING, fields=["provider_order_id", "qr_string", "expires_at",
+                                                                  "initiated_at", "next_check_at"])
     ledger_record(source=EventSource.INITIATE, reference=payment.merchant_reference, state="INITIATED",
                   payload=result.raw, payment_id=payment.id)
     return payment
@@ -309,7 +313,7 @@ def payment_apply_status(*, payment_id: Any, status_result: StatusResult, source
     submitted after commit. COMPLETED with another amount -> NEEDS_REVIEW. FAILED ->
     FAILED (never after SUCCEEDED). PENDING -> rescheduled, or EXPIRED past the horizon.
     """
-    with transaction.atomic():
+    with transaction.atomic(durable=True):  # its callers asked PhonePe first, outside any transaction
         order, payment = lock_order_and_payment(payment_id)
         with log_context(order_id=str(order.id)):
             before = payment.status
@@ -329,10 +333,10 @@ def _apply(order: Order, payment: Payment, result: StatusResult, source: str) ->
             return Outcome.UNCHANGED
         delay = next_check_delay(age_of(payment, now), horizon_of(payment))
         if delay is None:
-            payment.status = PaymentStatus.EXPIRED
             payment.next_check_at = None
             payment.completed_at = now
-            payment.save(update_fields=["status", "next_check_at", "completed_at", "check_count", "updated_at"])
+            payment_transition(payment, to=PaymentStatus.EXPIRED, fields=["next_check_at", "completed_at",
+                                                                          "check_count"])
             _order_event(order, "payment attempt expired unpaid", payment, source)
             log.info("payment expired: still pending at PhonePe after expiry + grace",
                      extra={"reference": payment.merchant_reference})
@@ -345,12 +349,11 @@ def _apply(order: Order, payment: Payment, result: StatusResult, source: str) ->
         if payment.status not in OPEN_STATUSES:  # a FAILED after COMPLETED (or after expiry) changes nothing
             payment.save(update_fields=["check_count", "updated_at"])
             return Outcome.UNCHANGED
-        payment.status = PaymentStatus.FAILED
         payment.error_code = (result.error_code or "FAILED")[:64]
         payment.next_check_at = None
         payment.completed_at = now
-        payment.save(update_fields=["status", "error_code", "next_check_at", "completed_at", "check_count",
-                                    "updated_at"])
+        payment_transition(payment, to=PaymentStatus.FAILED, fields=["error_code", "next_check_at", "completed_at",
+                                                                     "check_count"])
         _order_event(order, "payment failed; the customer may try again", payment, source,
                      {"error_code": payment.error_code})
         metrics.incr("payments.failed")
@@ -366,14 +369,13 @@ def _apply(order: Order, payment: Payment, result: StatusResult, source: str) ->
     payment.utr = result.utr[:64]
     payment.next_check_at = None
     payment.completed_at = now
-    fields = ["status", "paid_amount", "provider_txn_id", "utr", "next_check_at", "completed_at", "check_count",
-              "flag_reason", "flagged_at", "updated_at"]
+    fields = ["paid_amount", "provider_txn_id", "utr", "next_check_at", "completed_at", "check_count",
+              "flag_reason", "flagged_at"]
     order_paise = to_paise(order.total_amount_include_tax)
     if result.amount_paise != payment.amount_paise or result.amount_paise != order_paise:
-        payment.status = PaymentStatus.NEEDS_REVIEW
         _flag(payment, f"amount mismatch: PhonePe says {result.amount_paise} paise were paid, "
                        f"the order total is {order_paise} paise", now)
-        payment.save(update_fields=fields)
+        payment_transition(payment, to=PaymentStatus.NEEDS_REVIEW, fields=fields)
         _order_event(order, "payment amount mismatch; payment flagged for review, order not confirmed", payment,
                      source, {"paid_paise": result.amount_paise, "expected_paise": order_paise})
         metrics.incr("payments.amount_mismatch")
@@ -382,15 +384,14 @@ def _apply(order: Order, payment: Payment, result: StatusResult, source: str) ->
                          "expected_paise": order_paise})
         return Outcome.AMOUNT_MISMATCH
 
-    payment.status = PaymentStatus.SUCCEEDED
     if order.status == OrderStatus.PENDING:
-        payment.save(update_fields=fields)
+        payment_transition(payment, to=PaymentStatus.SUCCEEDED, fields=fields)
         _confirm(order, payment)
         return Outcome.CONFIRMED
 
     if order.status == OrderStatus.EXPIRED and settings.PAYMENT_LATE_SUCCESS_POLICY == "confirm":
         _flag(payment, "paid after the order expired; confirmed anyway (PAYMENT_LATE_SUCCESS_POLICY=confirm)", now)
-        payment.save(update_fields=fields)
+        payment_transition(payment, to=PaymentStatus.SUCCEEDED, fields=fields)
         order_transition(order_id=order.id, to_status=OrderStatus.PENDING, expected=(OrderStatus.EXPIRED,),
                          actor=ACTOR, reason="late payment accepted (PAYMENT_LATE_SUCCESS_POLICY=confirm)",
                          data={"payment_reference": payment.merchant_reference})
@@ -401,11 +402,11 @@ def _apply(order: Order, payment: Payment, result: StatusResult, source: str) ->
 
     from payments.refunds import refund_record_in_transaction
 
-    late = order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED, OrderStatus.FAILED)
+    late = order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED)
     why = (f"paid after the order was {order.status}; refunded automatically" if late else
            f"second payment for an order already {order.status}; refunded automatically")
     _flag(payment, why, now)
-    payment.save(update_fields=fields)
+    payment_transition(payment, to=PaymentStatus.SUCCEEDED, fields=fields)
     refund_record_in_transaction(order=order, payment=payment, requested_by="system",
                                  reason="late payment after the order closed" if late else "duplicate payment")
     if late:

@@ -23,7 +23,11 @@ from decimal import (
     Overflow,
 )
 
-PAISA = Decimal("0.01")
+# Paise conversion is shared with payments, so it lives in core; the engine's modules keep one money import.
+from kiosk_project.core.money import PAISA as PAISA
+from kiosk_project.core.money import from_paise as from_paise
+from kiosk_project.core.money import to_paise as to_paise
+
 RUPEE = Decimal("1")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
@@ -74,18 +78,6 @@ def included_tax_of(price: Decimal, percentage: Decimal, total_percentage: Decim
 def round_to_rupee(amount: Decimal) -> Decimal:
     """The bill round-off: nearest whole rupee, halves up (324.50 → 325)."""
     return amount.quantize(RUPEE, rounding=ROUND_HALF_UP).quantize(PAISA)
-
-
-def to_paise(amount: Decimal) -> int:
-    """An amount that is already whole paise, as an integer number of paise."""
-    paise = amount * 100
-    if paise != paise.to_integral_value():
-        raise ValueError(f"{amount} is not a whole number of paise")
-    return int(paise)
-
-
-def from_paise(paise: int) -> Decimal:
-    return (Decimal(paise) / 100).quantize(PAISA)
 
 
 def allocate(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:

@@ -8,8 +8,8 @@ import jwt
 import pytest
 import requests
 
-from catalog.rista import RistaClient, RistaRejected, RistaTimeout, RistaUnavailable
 from conftest import RISTA_SECRET as SECRET
+from kiosk_project.integrations.rista import RistaClient, RistaRejected, RistaTimeout, RistaUnavailable
 
 
 def make_client(rista, **overrides) -> RistaClient:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from kds_bridge.models import KitchenDelivery
 from kds_bridge.tests.realworker import celery_procs, private_redis  # noqa: F401 (fixtures for the real-worker tests)
 from orders.models import Order
-from orders.services import order_confirm_paid
+from payments.confirmation import order_confirm_paid
 
 PAYMENT_REFERENCE = "T2501061230001"
 

@@ -17,15 +17,14 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from catalog.rista import get_client
 from kds_bridge.models import AttemptOutcome, DeliveryStatus, KitchenDelivery, KitchenDeliveryAttempt
 from kds_bridge.payload import sale_build, sale_to_wire
 from kds_bridge.recovery import kitchen_alert_check, kitchen_deliveries_sweep
-from kds_bridge.selectors import payment_reference_of
 from kds_bridge.services import BUSY, CLOSED, NOT_DUE, kitchen_delivery_create, kitchen_sale_send, lease_seconds
 from kds_bridge.tasks import kitchen_send_task
 from kds_bridge.tests.conftest import backdate, confirm, fault, make_due, sale_posts, settle, stats
 from kiosk_project.core import metrics
+from kiosk_project.integrations.rista import get_client
 from orders.models import KitchenStatus, Order, OrderEvent
 
 
@@ -300,7 +299,7 @@ def test_a_live_lease_is_respected_and_an_expired_one_taken_over_with_a_lookup(r
     # The dead worker's POST had reached Rista.
     order.refresh_from_db()
     get_client().post_sale(sale_to_wire(sale_build(order=order, lines=list(order.lines.all()),
-                                                   payment_reference=payment_reference_of(order.pk))))
+                                                   payment_reference=order.payment_reference or None)))
     KitchenDelivery.objects.filter(pk=delivery.pk).update(claimed_until=now - timedelta(seconds=1))
 
     assert send(delivery).outcome == AttemptOutcome.DUPLICATE_FOUND

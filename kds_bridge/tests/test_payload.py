@@ -16,7 +16,6 @@ from django.conf import settings
 from catalog.services import catalog_refresh
 from catalog.tests import catalog_builders as cb
 from kds_bridge.payload import SalePayloadError, sale_build, sale_to_wire
-from kds_bridge.selectors import payment_reference_of
 from kds_bridge.tests.conftest import PAYMENT_REFERENCE, control, money
 from orders.models import Order
 
@@ -27,7 +26,7 @@ ZERO = Decimal("0")
 
 def sale_of(order: Order) -> dict[str, Any]:
     order.refresh_from_db()
-    return sale_build(order=order, lines=list(order.lines.all()), payment_reference=payment_reference_of(order.id))
+    return sale_build(order=order, lines=list(order.lines.all()), payment_reference=order.payment_reference or None)
 
 
 def total(values) -> Decimal:

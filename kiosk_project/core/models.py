@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 
 from django.db import models
+
+
+def money(**kwargs: Any) -> models.DecimalField:
+    """Rupees with paise: 12 digits, 2 decimal places, everywhere money is stored (every app)."""
+    return models.DecimalField(max_digits=12, decimal_places=2, **kwargs)
 
 
 def hash_key(secret: str) -> str:

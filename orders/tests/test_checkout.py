@@ -351,7 +351,8 @@ def test_status_is_cheap_and_revalidates(kiosk_client, place_order, django_asser
     assert resp.json() == {"order_id": order["order_id"], "order_number": "K001", "status": "PENDING",
                            "kitchen_status": "NOT_SENT", "updated_at": resp.json()["updated_at"]}
     assert kiosk_client.get(url, HTTP_IF_NONE_MATCH=resp["ETag"]).status_code == 304
-    Order.objects.filter(pk=order["order_id"]).update(status=OrderStatus.CONFIRMED, updated_at=timezone.now())
+    Order.objects.filter(pk=order["order_id"]).update(status=OrderStatus.CONFIRMED, confirmed_at=timezone.now(),
+                                                    updated_at=timezone.now())
     changed = kiosk_client.get(url, HTTP_IF_NONE_MATCH=resp["ETag"])
     assert changed.status_code == 200 and changed.json()["status"] == "CONFIRMED"
 

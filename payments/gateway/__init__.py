@@ -28,6 +28,8 @@ from payments.gateway.base import (
     WebhookMalformed,
     WebhookUnauthorized,
 )
+from payments.gateway.phonepe_v1 import PhonePeV1
+from payments.gateway.phonepe_v2 import PhonePeV2
 
 __all__ = [
     "Gateway", "GatewayDuplicate", "GatewayError", "GatewayNotFound", "GatewayRejected", "GatewayTimeout",
@@ -62,15 +64,11 @@ def _key(family: str) -> tuple:
 
 def _build(family: str) -> Gateway:
     if family == "v2":
-        from payments.gateway.phonepe_v2 import PhonePeV2
-
         return PhonePeV2(base_url=settings.PHONEPE_BASE_URL, oauth_url=settings.PHONEPE_OAUTH_URL,
                          client_id=settings.PHONEPE_CLIENT_ID, client_secret=settings.PHONEPE_CLIENT_SECRET,
                          client_version=str(settings.PHONEPE_CLIENT_VERSION),
                          webhook_username=settings.PHONEPE_WEBHOOK_USERNAME,
                          webhook_password=settings.PHONEPE_WEBHOOK_PASSWORD, timeout=_timeout())
-    from payments.gateway.phonepe_v1 import PhonePeV1
-
     return PhonePeV1(base_url=settings.PHONEPE_BASE_URL, path_prefix=settings.PHONEPE_V1_PATH_PREFIX,
                      merchant_id=settings.PHONEPE_MERCHANT_ID, salt_key=settings.PHONEPE_SALT_KEY,
                      salt_index=int(settings.PHONEPE_SALT_INDEX), callback_url=callback_url(), timeout=_timeout())

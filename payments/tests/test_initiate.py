@@ -93,7 +93,8 @@ def test_amount_must_be_a_json_number_in_rupees(phonepe, order, initiate, amount
 
 @pytest.mark.parametrize("status", [OrderStatus.CONFIRMED, OrderStatus.EXPIRED, OrderStatus.CANCELLED])
 def test_only_pending_orders_can_be_paid(phonepe, order, initiate, status):
-    Order.objects.filter(pk=order["order_id"]).update(status=status)
+    # (a CONFIRMED order has its confirmed_at: the database insists)
+    Order.objects.filter(pk=order["order_id"]).update(status=status, confirmed_at=timezone.now())
     resp = initiate(order, expect=409)
     assert resp.json()["error"]["code"] == "ORDER_NOT_PAYABLE"
     assert pay_calls(phonepe) == 0
