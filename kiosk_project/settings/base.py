@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc as our own static files
     "kiosk_project.core",
     "catalog",
     "orders",
@@ -254,11 +255,23 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Menu, checkout, payment and kitchen status for self-ordering kiosks.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from drf-spectacular-sidecar's static files: no CDN, a pinned version, works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "KitchenStatusEnum": "orders.models.KitchenStatus",
+        "PaymentStatusEnum": "payments.models.PaymentStatus",
+        "OrderModeEnum": "orders.models.OrderMode",
+    },
 }
 
 # --- Product configuration (names from the product brief) ---------------------------------
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 KIOSK_BRANCH_CODE = env("KIOSK_BRANCH_CODE", default="BLR01")
+KIOSK_BRANCH_NAME = env("KIOSK_BRANCH_NAME", default="") or KIOSK_BRANCH_CODE  # shown by GET /api/v1/kiosk
 KIOSK_DEFAULT_CHANNEL = env("KIOSK_DEFAULT_CHANNEL", default="Takeaway")
 KIOSK_CHANNELS = env.list("KIOSK_CHANNELS", default=[KIOSK_DEFAULT_CHANNEL])
 CATALOG_REQUIRE_KIOSK_KEY = env.bool("CATALOG_REQUIRE_KIOSK_KEY", default=False)
@@ -283,6 +296,8 @@ CATALOG_CACHE_TTL = env.int("CATALOG_CACHE_TTL", default=24 * 3600)
 CATALOG_REFRESH_AFTER = env.int("CATALOG_REFRESH_AFTER", default=300)
 CATALOG_FILL_WAIT = env.float("CATALOG_FILL_WAIT", default=3.0)
 CATALOG_FILL_LOCK_TTL = env.int("CATALOG_FILL_LOCK_TTL", default=15)
+# Menu webhooks within this many seconds share one refresh per channel (catalog/webhook_refresh.py).
+CATALOG_WEBHOOK_COALESCE_SECONDS = env.float("CATALOG_WEBHOOK_COALESCE_SECONDS", default=1.0)
 # The WSGI fast path keeps each process's copy of a fresh menu this long (0 turns it off).
 CATALOG_FAST_PATH_TTL = env.float("CATALOG_FAST_PATH_TTL", default=1.0)
 

@@ -124,6 +124,7 @@ GOOD_V2 = {
 _V2_ONLY = ("PHONEPE_OAUTH_URL", "PHONEPE_CLIENT_ID", "PHONEPE_CLIENT_SECRET", "PHONEPE_CLIENT_VERSION",
             "PHONEPE_WEBHOOK_USERNAME", "PHONEPE_WEBHOOK_PASSWORD")
 GOOD_V1 = {**{k: v for k, v in GOOD_V2.items() if k not in _V2_ONLY}, "PHONEPE_API": "v1",
+           "PHONEPE_BASE_URL": "https://api.phonepe.com/apis/hermes", "PHONEPE_V1_PATH_PREFIX": "",
            "PHONEPE_MERCHANT_ID": "M1LIVEMERCHANT", "PHONEPE_SALT_KEY": "live-salt-1234", "PHONEPE_SALT_INDEX": "2"}
 
 
@@ -136,6 +137,26 @@ def problems(env: dict[str, str]) -> str:
 def test_a_real_configuration_of_either_family_passes():
     assert problems(GOOD_V2) == ""
     assert problems(GOOD_V1) == ""
+    # v1's other spelling: the host as base URL, the production prefix.
+    assert problems({**GOOD_V1, "PHONEPE_BASE_URL": "https://api.phonepe.com", "PHONEPE_V1_PATH_PREFIX": "/apis/hermes"}
+                    ) == ""
+
+
+@pytest.mark.parametrize(("env", "shown"), [
+    # The v1 trap: the production host with settings' default (UAT) prefix still appended.
+    ({k: v for k, v in GOOD_V1.items() if k != "PHONEPE_V1_PATH_PREFIX"},
+     "https://api.phonepe.com/apis/hermes/apis/pg-sandbox"),
+    ({**GOOD_V1, "PHONEPE_BASE_URL": "https://api-preprod.phonepe.com/apis/pg-sandbox"}, "api-preprod"),
+    ({**GOOD_V1, "PHONEPE_BASE_URL": "https://api-preprod.phonepe.com/apis/merchant-simulator"}, "simulator"),
+    ({**GOOD_V2, "PHONEPE_BASE_URL": "https://api-preprod.phonepe.com/apis/pg-sandbox"}, "PHONEPE_BASE_URL"),
+    ({**GOOD_V2, "PHONEPE_OAUTH_URL": "https://api-preprod.phonepe.com/apis/pg-sandbox"}, "PHONEPE_OAUTH_URL"),
+    ({**GOOD_V2, "PHONEPE_BASE_URL": "http://127.0.0.1:8082"}, "127.0.0.1"),
+    ({**GOOD_V2, "PHONEPE_BASE_URL": "http://api.phonepe.com/apis/pg"}, "http://api.phonepe.com"),
+])
+def test_sandbox_and_uat_phonepe_urls_are_refused(env, shown):
+    found = problems(env)
+    assert "PhonePe URLs are not production" in found and shown in found
+    assert problems({**env, "ALLOW_SANDBOX_CREDENTIALS": "true"}) == ""  # docker compose with the sandboxes
 
 
 @pytest.mark.parametrize("env, named", [
