@@ -22,7 +22,8 @@ def catalog_calls(rista) -> int:
 
 
 def queued_messages(broker) -> int:  # noqa: F811
-    return int(broker.llen("celery"))
+    """Refreshes waiting on the `menu` queue (CELERY_TASK_ROUTES), a Redis list of that name."""
+    return int(broker.llen("menu"))
 
 
 @pytest.mark.parametrize(("path", "headers", "status"), [

@@ -1,6 +1,6 @@
 """What production settings refuse to start with, as a pure function of the environment.
 
-* a missing secret or service URL;
+* a missing secret or service URL (the broker's too: RabbitMQ in production);
 * a public test credential: PhonePe's UAT merchant and salt (printed in PhonePe's
   own docs, so anyone can sign a v1 callback with them), and every sandbox default
   in this repository (base.py's, docker-compose.yml's). `ALLOW_SANDBOX_CREDENTIALS=true`
@@ -38,7 +38,10 @@ PUBLIC_TEST_VALUES: dict[str, frozenset[str]] = {
 # PhonePe's UAT merchants are all PGTESTPAYUAT<n>.
 PUBLIC_TEST_PREFIXES: dict[str, str] = {"PHONEPE_MERCHANT_ID": "PGTESTPAYUAT"}
 
-ALWAYS_REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "RISTA_BASE_URL", "RISTA_API_KEY",
+# CELERY_BROKER_URL is named, not derived from REDIS_URL as in the simple modes: production's broker is
+# RabbitMQ (amqp://..., docs/deploy.md).
+ALWAYS_REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL",
+                   "RISTA_BASE_URL", "RISTA_API_KEY",
                    "RISTA_SECRET_KEY", "RISTA_WEBHOOK_SECRET", "PUBLIC_BASE_URL", "KDS_WEBHOOK_SECRET")
 FAMILY_REQUIRED: dict[str, tuple[str, ...]] = {
     "v2": ("PHONEPE_BASE_URL", "PHONEPE_OAUTH_URL", "PHONEPE_CLIENT_ID", "PHONEPE_CLIENT_SECRET",

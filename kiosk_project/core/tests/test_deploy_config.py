@@ -38,17 +38,32 @@ def test_brief_configuration_names_are_all_used():
 def test_compose_file_wires_the_whole_stack():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert {"web", "worker", "beat", "postgres", "redis", "rista-sandbox", "phonepe-sandbox"} <= set(services)
+    workers = {"worker-payments", "worker-kitchen", "worker-menu"}
+    assert {"web", *workers, "beat", "postgres", "redis", "rabbitmq", "rista-sandbox",
+            "phonepe-sandbox"} <= set(services)
     assert services["postgres"]["image"] == "postgres:16"
     assert services["redis"]["image"] == "redis:7"
+    assert services["rabbitmq"]["image"].startswith("rabbitmq:3")
     assert "gunicorn" in services["web"]["command"]
-    assert services["worker"]["command"].startswith("celery -A kiosk_project worker")
     assert services["beat"]["command"].startswith("celery -A kiosk_project beat")
     env = services["web"]["environment"]
     for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY", "ALLOWED_HOSTS"):
         assert env[name], name
     assert env["DJANGO_SETTINGS_MODULE"] == "kiosk_project.settings.production"
-    assert services["worker"]["environment"] == env  # one set of variables for every app container
+    assert compose_app_env()["CELERY_BROKER_URL"].startswith("amqp://")  # production's broker: RabbitMQ
+    assert "rabbitmq" in services["web"]["depends_on"]
+    # A worker per queue, each alive-checked and restarted; together they consume every queue there is.
+    from django.conf import settings
+
+    consumed = []
+    for name in sorted(workers):
+        command = services[name]["command"].split()
+        assert command[:4] == ["celery", "-A", "kiosk_project", "worker"], name
+        consumed += command[command.index("-Q") + 1].split(",")
+        assert services[name]["environment"] == env  # one set of variables for every app container
+        assert services[name]["restart"] == "unless-stopped", name
+        assert "worker_alive" in services[name]["healthcheck"]["test"], name
+    assert sorted(consumed) == sorted(q.name for q in settings.CELERY_TASK_QUEUES)
 
 
 def test_production_settings_refuse_to_start_without_secrets():
@@ -98,6 +113,7 @@ def test_celery_beat_keeps_its_schedule_file_out_of_the_checkout(tmp_path):
 GOOD_V2 = {
     "SECRET_KEY": "a-real-secret-0b4f9c2e7d1a", "ALLOWED_HOSTS": "kiosk.example.com",
     "DATABASE_URL": "postgres://kiosk@db/kiosk", "REDIS_URL": "redis://cache:6379/0",
+    "CELERY_BROKER_URL": "amqp://kiosk:secret@broker:5672//",
     "PUBLIC_BASE_URL": "https://kiosk.example.com", "RISTA_BASE_URL": "https://api.ristaapps.com/v1",
     "RISTA_API_KEY": "rk-live", "RISTA_SECRET_KEY": "rs-live", "RISTA_WEBHOOK_SECRET": "rw-live",
     "KDS_WEBHOOK_SECRET": "kds-live", "PHONEPE_API": "v2", "PHONEPE_BASE_URL": "https://api.phonepe.com/apis/pg",
