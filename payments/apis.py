@@ -17,10 +17,10 @@ from kiosk_project.core.client_address import client_address
 from kiosk_project.core.inputs import MoneyField
 from kiosk_project.core.ratelimit import check_rate
 from payments.conf import conf
+from payments.initiation import payment_initiate
 from payments.models import Payment, PaymentStatus
 from payments.qr import qr_svg
 from payments.selectors import payment_get_for_kiosk
-from payments.services import payment_initiate
 from payments.webhooks import webhook_receive
 
 

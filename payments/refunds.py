@@ -41,10 +41,10 @@ from payments.gateway import (
     get_gateway,
 )
 from payments.gateway.base import COMPLETED, FAILED, PENDING
+from payments.ledger import ledger_record
 from payments.locks import lock_order_and_payment, lock_refund_chain
 from payments.models import EventSource, Payment, PaymentStatus, Refund, RefundStatus
 from payments.schedule import refund_next_check_delay
-from payments.services import ledger_record
 from payments.transitions import payment_transition, refund_transition
 
 log = logging.getLogger(__name__)
@@ -247,3 +247,10 @@ def _refund_failed(order: Order, payment: Payment, refund: Refund, source: str) 
     metrics.incr("payments.refund_failed")
     log.error("refund failed; payment flagged for review",
               extra={"refund_reference": refund.merchant_refund_id, "code": refund.error_code})
+
+
+def refund_submit_pending(*, refund_id: Any) -> None:
+    """The Celery task's body: submit one refund (it may already have been submitted; that is fine)."""
+    refund = Refund.objects.only("status").filter(pk=refund_id).first()
+    if refund is not None and refund.status == RefundStatus.CREATED:
+        refund_submit(refund_id=refund_id)

@@ -7,8 +7,13 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 
+from kiosk_project.core.errors import NotFound
 from payments.models import Payment, PaymentEvent
-from payments.services import PaymentNotFound
+
+
+class PaymentNotFound(NotFound):
+    code = "PAYMENT_NOT_FOUND"
+    message = "No such payment."
 
 
 def payment_get_for_kiosk(*, payment_id: Any, device_id: int) -> Payment:

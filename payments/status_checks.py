@@ -41,8 +41,9 @@ from kiosk_project.core.logging import log_context
 from payments.conf import conf
 from payments.gateway import GatewayNotFound, StatusResult, get_gateway
 from payments.gateway.base import FAILED, PENDING
+from payments.ledger import ledger_record
 from payments.models import OPEN_STATUSES, EventSource, Payment, PaymentStatus
-from payments.services import Applied, ledger_record, payment_apply_status
+from payments.status_apply import Applied, payment_apply_status
 
 log = logging.getLogger(__name__)
 

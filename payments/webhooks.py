@@ -44,9 +44,9 @@ from payments.gateway import (
     get_gateway,
 )
 from payments.gateway.base import COMPLETED, header
+from payments.ledger import ledger_record
 from payments.models import OPEN_STATUSES, Payment, PaymentStatus, Refund, RefundStatus
 from payments.refunds import refund_check
-from payments.services import ledger_record
 from payments.status_checks import coalesce_seconds, lease_seconds, payment_check, payment_check_soon
 
 log = logging.getLogger(__name__)
