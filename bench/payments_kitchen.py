@@ -208,6 +208,13 @@ def db_rows(ctx: Ctx, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any,
         return conn.execute(sql, params).fetchall()
 
 
+def pg_counters(ctx: Ctx) -> dict[str, int]:
+    """This database's cumulative counters (every process: web, worker, beat, and this read itself)."""
+    (sessions, commits), = db_rows(ctx, "SELECT sessions, xact_commit FROM pg_stat_database "
+                                        "WHERE datname = current_database()")
+    return {"sessions": int(sessions), "commits": int(commits)}
+
+
 def order_statuses(ctx: Ctx, order_ids: list[str]) -> collections.Counter[str]:
     rows = db_rows(ctx, "SELECT status, count(*) FROM orders_order WHERE id = ANY(%s::uuid[]) GROUP BY 1",
                    (order_ids,))
@@ -460,6 +467,7 @@ def section_kitchen(ctx: Ctx, plan: Plan) -> dict[str, Any]:
     thread = threading.Thread(target=payer, name="kitchen-payer", daemon=True)
     thread.start()
     deadline = time.time() + 300
+    before = pg_counters(ctx)
     t0 = time.time()
 
     def produce(i: int) -> Placed:
@@ -475,8 +483,15 @@ def section_kitchen(ctx: Ctx, plan: Plan) -> dict[str, Any]:
         stop.set()
     wall = time.time() - t0
     ids = [r["order_id"] for r in paid]
+    # Counted before wait_delivered, whose polls open sessions of their own: wait on Rista's sales (HTTP)
+    # instead, then for PostgreSQL to publish its session statistics (each backend reports within ~1 s).
+    wait_until("every paid order's sale in Rista", lambda: len(set(ids) & set(sales_by_order(ctx))) == len(ids),
+               120)
+    time.sleep(1.5)
+    after = pg_counters(ctx)
     ok, statuses = wait_delivered(ctx, ids, 120)
     sales = sales_by_order(ctx)
+    per_order = {k: (after[k] - before[k] - (1 if k == "sessions" else 0)) / max(len(paid), 1) for k in before}
     from_cb, from_pay, after_answer, missing = [], [], [], 0
     for r in paid:
         got = sales.get(r["order_id"])
@@ -490,8 +505,10 @@ def section_kitchen(ctx: Ctx, plan: Plan) -> dict[str, Any]:
             after_answer.append(received - r["cb_end"])
     cb_statuses = collections.Counter(str(r["cb_status"]) for r in paid)
     log(f"   {len(paid)} paid in {wall:.1f} s ({len(paid) / wall:.1f}/s), callback -> sale p50 "
-        f"{ms(pct(from_cb, 50)):.0f} ms, p99 {ms(pct(from_cb, 99)):.0f} ms, missing {missing}")
+        f"{ms(pct(from_cb, 50)):.0f} ms, p99 {ms(pct(from_cb, 99)):.0f} ms, missing {missing}; per paid order "
+        f"{per_order['sessions']:.2f} new PostgreSQL sessions, {per_order['commits']:.1f} commits (all processes)")
     return {"orders": len(placed), "paid": len(paid), "wall_s": wall, "rate_per_s": len(paid) / wall,
+            "pg_sessions_per_order": per_order["sessions"], "pg_commits_per_order": per_order["commits"],
             "callback_statuses": dict(cb_statuses), "deliveries": dict(statuses), "all_delivered": ok,
             "missing": missing, "callback_to_sale": summary(from_cb), "pay_to_sale": summary(from_pay),
             "answer_to_sale": summary(after_answer)}
@@ -786,6 +803,9 @@ def render(data: dict[str, Any]) -> str:
         out.append("")
         out.append(f"- Missing from Rista: {k['missing']}; deliveries {k['deliveries']}; callback answers "
                    f"{k['callback_statuses']}.")
+        if "pg_sessions_per_order" in k:
+            out.append(f"- Per paid order, all processes: {k['pg_sessions_per_order']:.2f} new PostgreSQL sessions, "
+                       f"{k['pg_commits_per_order']:.1f} commits (pg_stat_database).")
         out.append(load_note(("", k)))
         out.append("")
     s = data.get("soak")

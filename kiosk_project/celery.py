@@ -6,8 +6,11 @@ from pathlib import Path
 from celery import Celery
 from celery.beat import PersistentScheduler
 
+from kiosk_project import celery_connections
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kiosk_project.settings.local")
 
+celery_connections.install()  # connections kept across tasks (see the module)
 app = Celery("kiosk_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -139,3 +139,37 @@ def test_a_lost_enqueue_is_recovered_by_the_sweeper_task(celery, place_order, ri
     kitchen_sweep_task.delay()  # what beat does every few seconds; the worker runs the sweep, then the send
     wait_for(lambda: delivered(order_id), 45, "sweeper recovery", celery)
     assert len(rista.sales) == 1 and sale_posts(rista) == 1
+
+
+def _worker_sessions(application_name: str) -> set[tuple[int, object]]:
+    """The worker's PostgreSQL sessions now: (backend pid, when it started)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT pid, backend_start FROM pg_stat_activity WHERE application_name = %s",
+                       [application_name])
+        return set(cursor.fetchall())
+
+
+@pytest.mark.parametrize("pool", [False, True], ids=["persistent", "psycopg-pool"])
+def test_a_worker_keeps_its_database_sessions_across_tasks(celery, place_order, rista, pool):
+    """Celery's Django fixup closed every connection (and, with the pool in a prefork child, the whole
+    pool) around every task: each kitchen send opened new PostgreSQL sessions. Now the sessions that
+    served the first order serve the next five (kiosk_project/celery_connections.py)."""
+    name = f"kds-worker-{'pool' if pool else 'persistent'}"
+    celery.env_extra.update({"PGAPPNAME": name, "DB_POOL": "true" if pool else "false"})
+    celery.worker()
+
+    def deliver_one() -> None:
+        order_id = place_order()["order_id"]
+        confirm(order_id)
+        wait_for(lambda: delivered(order_id), 45, "delivery", celery)
+
+    deliver_one()
+    after_first = _worker_sessions(name)
+    assert after_first, "the worker keeps a database session between tasks"
+    for _ in range(5):
+        deliver_one()
+    assert _worker_sessions(name) == after_first  # the same sessions: none closed, none opened
+    assert len(rista.sales) == 6
