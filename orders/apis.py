@@ -27,7 +27,6 @@ _KEY_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
 
 class InvalidIdempotencyKey(ApplicationError):
     code = "INVALID_IDEMPOTENCY_KEY"
-    message = "Idempotency-Key must be 1-128 printable ASCII characters."
 
 
 def _validated(request: Request) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from orders.models import Order, OrderEvent
 
 class OrderNotFound(NotFound):
     code = "ORDER_NOT_FOUND"
-    message = "No such order."
 
 
 def _uuid(value: Any) -> UUID:

@@ -36,9 +36,7 @@ log = logging.getLogger(__name__)
 
 
 class IdempotencyKeyReused(ApplicationError):
-    status_code = 422
     code = "IDEMPOTENCY_KEY_REUSED"
-    message = "This Idempotency-Key was already used for a different order."
 
 
 @dataclass(frozen=True)
@@ -75,8 +73,8 @@ def order_place(*, kiosk: Kiosk, data: dict[str, Any], idempotency_key: str | No
                                  allocate_order_number(branch_code=kiosk.branch_code, day=day))
     try:
         with transaction.atomic():
-            order, lines = _create_order(kiosk=kiosk, priced=priced, number=number, day=day, now=now,
-                                  idempotency_key=idempotency_key, fingerprint=fingerprint)
+            order, lines = order_record(kiosk=kiosk, priced=priced, number=number, day=day, now=now,
+                                        idempotency_key=idempotency_key, fingerprint=fingerprint)
     except IntegrityError:
         if idempotency_key:
             existing = _order_by_key(kiosk.id, idempotency_key)
@@ -116,8 +114,12 @@ def _replay(order: Order, fingerprint: str) -> Placement:
     return Placement(order=order, replayed=True)
 
 
-def _create_order(*, kiosk: Kiosk, priced: PricedCart, number: str, day: Any, now: Any,
-                  idempotency_key: str | None, fingerprint: str) -> tuple[Order, list[OrderLine]]:
+def order_record(*, kiosk: Kiosk, priced: PricedCart, number: str, day: Any, now: Any,
+                 idempotency_key: str | None, fingerprint: str) -> tuple[Order, list[OrderLine]]:
+    """Write a priced order's rows (order, lines, its first event); order_place runs it in its transaction.
+
+    Public so that test factories write orders exactly as checkout does (testing/factories.py).
+    """
     quote = priced.quote
     summary = quote.to_dict()
     order = Order.objects.create(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -16,7 +17,6 @@ from kiosk_project.core.apis import KioskApi
 from kiosk_project.core.client_address import client_address
 from kiosk_project.core.inputs import MoneyField
 from kiosk_project.core.ratelimit import check_rate
-from payments.conf import conf
 from payments.initiation import payment_initiate
 from payments.models import Payment, PaymentStatus
 from payments.qr import qr_svg
@@ -72,7 +72,7 @@ class PaymentInitiateApi(KioskApi):
             404: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT, 502: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request) -> Response:
-        check_rate(scope="payment_initiate", ident=self.kiosk.id, limit=conf("PAYMENT_INITIATE_RATE_LIMIT_PER_MINUTE"))
+        check_rate(scope="payment_initiate", ident=self.kiosk.id, limit=settings.PAYMENT_INITIATE_RATE_LIMIT_PER_MINUTE)
         serializer = PaymentInitiateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -9,6 +9,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,7 +17,6 @@ from kiosk_project.core import metrics
 from kiosk_project.core.logging import log_context
 from orders.models import Order, OrderStatus
 from orders.services import order_transition
-from payments.conf import conf
 from payments.gateway import GatewayError
 from payments.locks import lock_order
 from payments.models import OPEN_STATUSES, Payment
@@ -39,11 +39,11 @@ def orders_expire(*, now: datetime | None = None, order_id: Any = None) -> PassR
     """
     now = now or timezone.now()
     report = PassReport()
-    deadline = time.monotonic() + float(conf("PAYMENT_RECONCILE_TIME_BUDGET"))
+    deadline = time.monotonic() + float(settings.PAYMENT_RECONCILE_TIME_BUDGET)
     orders = Order.objects.filter(status=OrderStatus.PENDING, expires_at__lt=now)
     if order_id is not None:
         orders = orders.filter(pk=order_id)
-    for oid in list(orders.order_by("expires_at").values_list("id", flat=True)[:conf("PAYMENT_EXPIRE_BATCH")]):
+    for oid in list(orders.order_by("expires_at").values_list("id", flat=True)[:settings.PAYMENT_EXPIRE_BATCH]):
         if time.monotonic() > deadline:
             break  # the next run (30 s) continues with the rest
         with log_context(order_id=str(oid)):

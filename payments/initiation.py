@@ -26,7 +26,6 @@ from kiosk_project.core.logging import log_context
 from kiosk_project.core.money import to_paise
 from orders.models import Order, OrderStatus
 from orders.selectors import order_get_for_kiosk
-from payments.conf import conf
 from payments.gateway import GatewayError, GatewayTimeout, GatewayUnavailable, InitiateResult, callback_url, get_gateway
 from payments.ledger import ledger_record
 from payments.locks import lock_order
@@ -44,17 +43,14 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9]")
 
 class OrderNotPayable(Conflict):
     code = "ORDER_NOT_PAYABLE"
-    message = "This order cannot be paid (only PENDING orders within their payment window can)."
 
 
 class AmountMismatch(Conflict):
     code = "AMOUNT_MISMATCH"
-    message = "The amount does not equal the order's total."
 
 
 class PaymentInProgress(Conflict):
     code = "PAYMENT_IN_PROGRESS"
-    message = "A QR for this order is being created; ask again in a moment."
 
 
 def new_merchant_reference(order: Order) -> str:
@@ -119,8 +115,8 @@ def _initiate_record(*, order_id: Any, amount: Decimal, provider: str) -> Initia
         # Money already moved for this order in a way we could not accept; do not invite a second payment.
         raise OrderNotPayable("A payment for this order is being reviewed by staff.",
                               details={"status": order.status, "reason": "payment_under_review"})
-    margin = timedelta(seconds=conf("PAYMENT_QR_REUSE_MARGIN_SECONDS"))
-    stale_before = now - timedelta(seconds=conf("PAYMENT_INITIATE_STALE_SECONDS"))
+    margin = timedelta(seconds=settings.PAYMENT_QR_REUSE_MARGIN_SECONDS)
+    stale_before = now - timedelta(seconds=settings.PAYMENT_INITIATE_STALE_SECONDS)
     for open_payment in (Payment.objects.select_for_update().filter(order_id=order.id, status__in=OPEN_STATUSES)
                          .order_by("-created_at")):
         if (open_payment.status == PaymentStatus.PENDING and open_payment.provider == provider
@@ -135,7 +131,7 @@ def _initiate_record(*, order_id: Any, amount: Decimal, provider: str) -> Initia
         order=order, merchant_reference=new_merchant_reference(order), provider=provider, amount=total,
         amount_paise=to_paise(total), status=PaymentStatus.CREATED,
         # Safety net: if this process dies before phase 3, the reconciler asks PhonePe about it.
-        next_check_at=now + timedelta(seconds=conf("PAYMENT_INITIATE_STALE_SECONDS")),
+        next_check_at=now + timedelta(seconds=settings.PAYMENT_INITIATE_STALE_SECONDS),
     )
     return Initiation(payment=payment, reused=False)
 

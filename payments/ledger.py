@@ -8,11 +8,11 @@ import hashlib
 import json
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 
 from kiosk_project.core import metrics
-from payments.conf import conf
 from payments.models import PaymentEvent
 
 
@@ -21,7 +21,7 @@ def ledger_payload(payload: dict[str, Any]) -> dict[str, Any]:
     digest and first part. A genuine PhonePe answer or callback is 1-3 KB; the bound keeps a signed but
     bloated callback (or a misbehaving provider) from writing 100 KB rows."""
     text = json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False).encode()
-    limit = int(conf("PAYMENT_LEDGER_MAX_PAYLOAD_BYTES"))
+    limit = int(settings.PAYMENT_LEDGER_MAX_PAYLOAD_BYTES)
     if len(text) <= limit:
         return payload
     metrics.incr("payments.ledger_payload_truncated")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -23,7 +24,6 @@ from django.utils import timezone
 from kiosk_project.core import metrics
 from kiosk_project.core.logging import log_context
 from orders.models import Order
-from payments.conf import conf
 from payments.gateway import GatewayError
 from payments.models import OPEN_REFUND_STATUSES, OPEN_STATUSES, Payment, Refund
 from payments.refunds import refund_check
@@ -73,7 +73,7 @@ def payments_reconcile(*, now: datetime | None = None, order_id: Any = None, for
     management command); `order_id` limits the pass to one order.
     """
     report = PassReport()
-    deadline = time.monotonic() + float(conf("PAYMENT_RECONCILE_TIME_BUDGET"))
+    deadline = time.monotonic() + float(settings.PAYMENT_RECONCILE_TIME_BUDGET)
     for payment_id, payment_order_id in _claim_payments(now=now or timezone.now(), order_id=order_id, force=force):
         if time.monotonic() > deadline:
             break  # claimed rows not checked now keep their bumped schedule and come back
@@ -132,7 +132,7 @@ def _claim_payments(*, now: datetime, order_id: Any, force: bool) -> list[tuple[
             rows = rows.filter(Q(status_check_until__isnull=True) | Q(status_check_until__lte=now),
                                next_check_at__lte=now)
         fields = ("id", "order_id", "status", "created_at", "initiated_at", "expires_at", "next_check_at")
-        claimed = list(rows.order_by("next_check_at").only(*fields)[:conf("PAYMENT_RECONCILE_BATCH")])
+        claimed = list(rows.order_by("next_check_at").only(*fields)[:settings.PAYMENT_RECONCILE_BATCH])
         for payment in claimed:
             delay = next_check_delay(age_of(payment, now), horizon_of(payment))
             # Past the horizon this is the last check; if PhonePe cannot answer it, try again in a minute.
@@ -149,7 +149,7 @@ def _claim_refunds(*, now: datetime, order_id: Any, force: bool) -> list[tuple[A
         if not force:
             rows = rows.filter(next_check_at__lte=now)
         claimed = list(rows.order_by("next_check_at").select_related("payment")
-                       .only("id", "next_check_at", "payment__order_id")[:conf("PAYMENT_RECONCILE_BATCH")])
+                       .only("id", "next_check_at", "payment__order_id")[:settings.PAYMENT_RECONCILE_BATCH])
         for refund in claimed:
             refund.next_check_at = now + timedelta(seconds=60)  # a lease; the check sets the real next time
         Refund.objects.bulk_update(claimed, ["next_check_at"])

@@ -21,6 +21,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,7 +32,6 @@ from kiosk_project.core.money import to_paise
 from kiosk_project.core.tasks import enqueue_or_log
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.services import order_transition
-from payments.conf import conf
 from payments.gateway import (
     GatewayDuplicate,
     GatewayNotFound,
@@ -55,7 +55,6 @@ REFUNDABLE = (PaymentStatus.SUCCEEDED, PaymentStatus.NEEDS_REVIEW)
 
 class PaymentNotRefundable(Conflict):
     code = "PAYMENT_NOT_REFUNDABLE"
-    message = "Only a payment PhonePe reported as paid can be refunded."
 
 
 def new_refund_reference(order: Order) -> str:
@@ -102,7 +101,7 @@ def refund_record_in_transaction(*, order: Order, payment: Payment, reason: str,
         amount_paise=to_paise(amount), status=RefundStatus.CREATED, reason=reason[:255],
         requested_by=requested_by[:128],
         # The reconciler submits it if the task never runs (lost publish, dead worker).
-        next_check_at=now + timedelta(seconds=conf("PAYMENT_REFUND_SUBMIT_AFTER")),
+        next_check_at=now + timedelta(seconds=settings.PAYMENT_REFUND_SUBMIT_AFTER),
     )
     payment_transition(payment, to=PaymentStatus.REFUND_PENDING)
     OrderEvent.objects.create(order_id=order.id, kind="payment", actor=requested_by[:128],

@@ -19,7 +19,6 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from payments.conf import conf
 from payments.models import Payment
 
 
@@ -64,8 +63,8 @@ def next_check_delay(age_seconds: float, horizon_seconds: float | None = None) -
 
 def refund_next_check_delay(check_count: int) -> float:
     """Refunds resolve in minutes (PhonePe: ~90 s), and hours for some banks: back off, with a cap."""
-    first = float(conf("PAYMENT_REFUND_FIRST_CHECK"))
-    return min(first * (2 ** min(check_count, 16)), float(conf("PAYMENT_REFUND_MAX_CHECK_EVERY")))
+    first = float(settings.PAYMENT_REFUND_FIRST_CHECK)
+    return min(first * (2 ** min(check_count, 16)), float(settings.PAYMENT_REFUND_MAX_CHECK_EVERY))
 
 
 def horizon_of(payment: Payment) -> float:

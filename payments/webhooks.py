@@ -57,15 +57,12 @@ _COMPLETABLE = (*OPEN_STATUSES, PaymentStatus.FAILED, PaymentStatus.EXPIRED)
 
 
 class WebhookRejected(ApplicationError):
-    status_code = 401
     code = "WEBHOOK_UNAUTHORIZED"
     message = "The callback's signature did not verify."
 
 
 class WebhookInvalid(ApplicationError):
-    status_code = 400
     code = "WEBHOOK_INVALID"
-    message = "The callback could not be read."
 
 
 @dataclass(frozen=True)

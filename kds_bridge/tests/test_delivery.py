@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -26,6 +25,7 @@ from kds_bridge.tests.conftest import backdate, confirm, fault, make_due, sale_p
 from kiosk_project.core import metrics
 from kiosk_project.integrations.rista import get_client
 from orders.models import KitchenStatus, Order, OrderEvent
+from testing.waiting import wait_until
 
 
 def send(delivery: KitchenDelivery):
@@ -166,7 +166,7 @@ def test_an_ambiguous_failure_is_looked_up_not_resent(rista, paid_order, rule):
     order, delivery = paid_order()
     fault(rista, routes=["sale_post"], **rule)
     assert send(delivery).outcome == AttemptOutcome.RETRY
-    _wait_for(lambda: len(rista.sales) == 1)  # the late store of the timed-out request
+    wait_until(lambda: len(rista.sales) == 1, 10, "the late store of the timed-out request")
     make_due(delivery)
 
     assert send(delivery).outcome == AttemptOutcome.DUPLICATE_FOUND
@@ -400,10 +400,3 @@ def test_the_alert_check_reports_paid_orders_the_kitchen_lacks(rista, paid_order
     assert not [r for r in caplog.records if r.levelno == logging.ERROR]  # ...but alerted once
     assert metrics.get("kitchen.stuck") == before + 1
     assert fresh.pk  # confirmed under a minute ago: not stuck yet
-
-
-def _wait_for(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)

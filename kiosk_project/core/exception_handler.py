@@ -63,8 +63,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     headers: dict[str, str] = {}
     if isinstance(exc, ApplicationError):
         body, status = exc.as_envelope(), exc.status_code
-        if getattr(exc, "retry_after", None):
-            headers["Retry-After"] = str(exc.retry_after)  # type: ignore[attr-defined]
+        if exc.retry_after:
+            headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, Http404):
         body, status = envelope("NOT_FOUND", "Not found."), 404
     elif isinstance(exc, PermissionDenied):
@@ -81,8 +81,6 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         body = envelope(_CODES_BY_STATUS.get(status, "ERROR"), str(exc.detail))
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
     else:
         log.exception("unhandled error in %s", context.get("view").__class__.__name__ if context else "?")
         body, status = envelope("INTERNAL_ERROR", "Something went wrong on our side; please try again."), 500
