@@ -191,6 +191,19 @@ def order_kitchen_transition(*, order_id: Any, to_status: str, allowed_from: tup
     return True
 
 
+def order_event_record(*, order_id: Any, kind: str, actor: str, reason: str, data: dict[str, Any] | None = None,
+                       status_reason: str | None = None) -> OrderEvent:
+    """Append an event to the order's history; with `status_reason`, also what the order's screen says about it.
+
+    `status_reason` changes only here and in order_transition, so every change of it is in the history.
+    """
+    event = OrderEvent.objects.create(order_id=order_id, kind=kind, actor=actor[:128], reason=reason[:255],
+                                      data=data or {})
+    if status_reason is not None:
+        Order.objects.filter(pk=order_id).update(status_reason=status_reason[:255], updated_at=timezone.now())
+    return event
+
+
 def order_mark_paid(*, order_id: Any, actor: str, payment_reference: str, amount: Decimal) -> bool:
     """PENDING -> CONFIRMED for an order paid in full, with its payment reference and tax invoice number.
 

@@ -30,8 +30,8 @@ from kiosk_project.core.errors import Conflict
 from kiosk_project.core.logging import log_context
 from kiosk_project.core.money import to_paise
 from kiosk_project.core.tasks import enqueue_or_log
-from orders.models import Order, OrderEvent, OrderStatus
-from orders.services import order_transition
+from orders.models import EventKind, Order, OrderEvent, OrderStatus
+from orders.services import order_event_record, order_transition
 from payments.gateway import (
     GatewayDuplicate,
     GatewayNotFound,
@@ -88,7 +88,7 @@ def refund_create(*, payment_id: Any, reason: str, requested_by: str, submit_now
 
 
 def refund_record_in_transaction(*, order: Order, payment: Payment, reason: str, requested_by: str,
-                                 enqueue: bool = True) -> Refund:
+                                 enqueue: bool = True, status_reason: str | None = None) -> Refund:
     """Write a CREATED refund of everything that was paid and mark the payment REFUND_PENDING.
 
     Must run inside the caller's transaction with order and payment locked
@@ -104,10 +104,10 @@ def refund_record_in_transaction(*, order: Order, payment: Payment, reason: str,
         next_check_at=now + timedelta(seconds=settings.PAYMENT_REFUND_SUBMIT_AFTER),
     )
     payment_transition(payment, to=PaymentStatus.REFUND_PENDING)
-    OrderEvent.objects.create(order_id=order.id, kind="payment", actor=requested_by[:128],
-                              reason=f"refund started: {reason}"[:255],
-                              data={"payment_reference": payment.merchant_reference,
-                                    "refund_reference": refund.merchant_refund_id, "amount": amount})
+    order_event_record(order_id=order.id, kind=EventKind.PAYMENT, actor=requested_by,
+                       reason=f"refund started: {reason}", data={"payment_reference": payment.merchant_reference,
+                             "refund_reference": refund.merchant_refund_id, "amount": amount},
+                       status_reason=status_reason)
     metrics.incr("payments.refund_started")
     log.warning("refund started", extra={"reference": payment.merchant_reference,
                                          "refund_reference": refund.merchant_refund_id, "reason": reason})
@@ -226,11 +226,10 @@ def _refund_completed(order: Order, payment: Payment, refund: Refund, source: st
                          actor=refund.requested_by, reason=f"refunded: {refund.reason}", data=data,
                          status_reason=f"refunded: {refund.reason}"[:255])
     else:
-        OrderEvent.objects.create(order_id=order.id, kind="payment", actor="phonepe",
-                                  reason=f"refunded: {refund.reason}"[:255], data=data)
-        if order.status != OrderStatus.CONFIRMED:
-            Order.objects.filter(pk=order.id).update(
-                status_reason=f"late payment {payment.merchant_reference} refunded"[:255], updated_at=timezone.now())
+        order_event_record(order_id=order.id, kind=EventKind.PAYMENT, actor="phonepe",
+                           reason=f"refunded: {refund.reason}", data=data,
+                           status_reason=(f"late payment {payment.merchant_reference} refunded"
+                                          if order.status != OrderStatus.CONFIRMED else None))
     metrics.incr("payments.refunded")
     log.info("refund completed", extra={"refund_reference": refund.merchant_refund_id, "utr": refund.utr})
 

@@ -21,8 +21,8 @@ from django.utils import timezone
 from kiosk_project.core import metrics
 from kiosk_project.core.logging import log_context
 from kiosk_project.core.money import from_paise, to_paise
-from orders.models import Order, OrderEvent, OrderStatus
-from orders.services import order_transition
+from orders.models import EventKind, Order, OrderStatus
+from orders.services import order_event_record, order_transition
 from payments.confirmation import order_confirm_paid
 from payments.gateway import StatusResult
 from payments.gateway.base import COMPLETED, FAILED, PENDING
@@ -171,12 +171,10 @@ def _apply(order: Order, payment: Payment, result: StatusResult, source: str) ->
            f"second payment for an order already {order.status}; refunded automatically")
     _flag(payment, why, now)
     payment_transition(payment, to=PaymentStatus.SUCCEEDED, fields=fields)
-    refund_record_in_transaction(order=order, payment=payment, requested_by="system",
-                                 reason="late payment after the order closed" if late else "duplicate payment")
-    if late:
-        Order.objects.filter(pk=order.id).update(
-            status_reason=f"late payment {payment.merchant_reference} received; automatic refund started"[:255],
-            updated_at=now)
+    refund_record_in_transaction(
+        order=order, payment=payment, requested_by="system",
+        reason="late payment after the order closed" if late else "duplicate payment",
+        status_reason=f"late payment {payment.merchant_reference} received; automatic refund started" if late else None)
     metrics.incr("payments.late_success" if late else "payments.duplicate_payment")
     log.warning("payment succeeded for a closed order: refund started, flagged for managers",
                 extra={"reference": payment.merchant_reference, "order_status": order.status})
@@ -205,6 +203,6 @@ def _flag(payment: Payment, reason: str, now: Any) -> None:
 
 def _order_event(order: Order, reason: str, payment: Payment, source: str, extra: dict[str, Any] | None = None
                  ) -> None:
-    OrderEvent.objects.create(order_id=order.id, kind="payment", actor=ACTOR, reason=reason[:255],
-                              data={"payment_reference": payment.merchant_reference, "payment_status": payment.status,
-                                    "source": source, **(extra or {})})
+    order_event_record(order_id=order.id, kind=EventKind.PAYMENT, actor=ACTOR, reason=reason,
+                       data={"payment_reference": payment.merchant_reference, "payment_status": payment.status,
+                             "source": source, **(extra or {})})
