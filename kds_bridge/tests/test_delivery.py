@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from datetime import timedelta
 
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from kds_bridge.models import AttemptOutcome, DeliveryStatus, KitchenDelivery, KitchenDeliveryAttempt
@@ -25,7 +24,7 @@ from kds_bridge.tests.conftest import backdate, confirm, fault, make_due, sale_p
 from kiosk_project.core import metrics
 from kiosk_project.integrations.rista import get_client
 from orders.models import KitchenStatus, Order, OrderEvent
-from testing.waiting import wait_until
+from testing.waiting import run_together, wait_until
 
 
 def send(delivery: KitchenDelivery):
@@ -311,21 +310,7 @@ def test_a_live_lease_is_respected_and_an_expired_one_taken_over_with_a_lookup(r
 def test_concurrent_senders_post_once(rista, paid_order):
     _, delivery = paid_order()
     fault(rista, mode="slow", delay=1, routes=["sale_post"])
-    results: list[str] = []
-    barrier = threading.Barrier(6)
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            results.append(kitchen_sale_send(delivery_id=delivery.pk).outcome)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    results = [result.outcome for result in run_together([lambda: kitchen_sale_send(delivery_id=delivery.pk)] * 6)]
     assert sorted(results).count(AttemptOutcome.DELIVERED) == 1
     assert set(results) - {AttemptOutcome.DELIVERED} <= {BUSY, CLOSED}
     assert sale_posts(rista) == 1 and len(rista.sales) == 1
