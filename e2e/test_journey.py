@@ -24,19 +24,6 @@ CART = {"items": [{"item_sku_id": "1", "quantity": 2}, {"item_sku_id": "9", "qua
         "order_mode": "takeaway"}
 
 
-@pytest.fixture
-def public_url(live_server, settings, phonepe) -> str:
-    """Both sandboxes call back into the live server, as PhonePe and Rista would call PUBLIC_BASE_URL."""
-    settings.PUBLIC_BASE_URL = live_server.url
-    phonepe.config.webhook_url = live_server.url + "/api/v1/payment/webhook"
-    return live_server.url
-
-
-@pytest.fixture
-def worker(public_url, rista, broker, celery_procs):
-    return celery_procs.worker()
-
-
 @pytest.mark.parametrize("family", ["v2", "v1"])
 def test_menu_to_ready(family, settings, public_url, worker, rista, phonepe, kiosk):
     settings.PHONEPE_API = family

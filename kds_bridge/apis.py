@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from kds_bridge.callbacks import kitchen_callback_apply
 from kds_bridge.payload import CALLBACK_SECRET_HEADER
 from kiosk_project.core.errors import ApplicationError
+from kiosk_project.core.openapi import error_responses
 from kiosk_project.core.webhooks import shared_secret_check
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,10 @@ class KitchenWebhookApi(APIView):
         data = DataSerializer()  # type: ignore[assignment]
 
     @extend_schema(summary="Rista order.status callback: the kitchen's progress", request=OpenApiTypes.OBJECT,
-                   responses={200: OpenApiTypes.OBJECT,
-                              400: OpenApiResponse(description="VALIDATION_ERROR / MALFORMED_REQUEST"),
-                              401: OpenApiResponse(description="KDS_WEBHOOK_UNAUTHORIZED")})
+                   responses={200: inline_serializer("KitchenCallbackAnswer", {
+                                  "result": serializers.CharField(help_text="what the callback changed")}),
+                              **error_responses({400: ("VALIDATION_ERROR", "MALFORMED_REQUEST"),
+                                                 401: ("KDS_WEBHOOK_UNAUTHORIZED",)}, kiosk=False)})
     def post(self, request: Request) -> Response:
         shared_secret_check(request, meta_header=_META_HEADER, secret=settings.KDS_WEBHOOK_SECRET,
                             metric="webhook.kds.unauthorized", rejected="rejected kitchen callback: bad secret",

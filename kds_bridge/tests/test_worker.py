@@ -1,7 +1,7 @@
 """End to end with real Celery worker processes on the real Redis broker.
 
 Workers are `celery -A kiosk_project worker -P prefork -c 1` subprocesses against this test's
-PostgreSQL database, the suite's Redis and the Rista sandbox (kds_bridge/tests/realworker.py).
+PostgreSQL database, the suite's Redis and the Rista sandbox (testing/realworker.py).
 Beat runs only where a test says so, so each test proves one recovery mechanism.
 """
 

@@ -62,6 +62,8 @@ CATALOGUE: dict[str, ErrorCode] = {
     "AMOUNT_MISMATCH": ErrorCode(409, "The amount does not equal the order's total."),
     "PAYMENT_IN_PROGRESS": ErrorCode(409, "A QR for this order is being created; ask again in a moment."),
     "PAYMENT_NOT_REFUNDABLE": ErrorCode(409, "Only a payment PhonePe reported as paid can be refunded."),
+    "ORDER_ALREADY_PAID": ErrorCode(
+        409, "This order has been paid and cannot be cancelled; show the customer their order number."),
     "PAYMENT_GATEWAY_REJECTED": ErrorCode(502, "PhonePe rejected the payment request."),
     "PAYMENT_GATEWAY_UNAVAILABLE": ErrorCode(503, "PhonePe is not answering; please try again in a moment."),
     # -- the kitchen (kds_bridge) ---------------------------------------------------------------------

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from rest_framework.renderers import JSONRenderer
 
+from orders.presenters import order_payload
 from payments.gateway import reset_gateway
 from payments.tests.helpers import INITIATE, UNREACHABLE, WEBHOOK
 from testing.factories import OrderFactory
@@ -40,12 +43,11 @@ def deliver_callbacks(live_server, phonepe, settings) -> str:
 @pytest.fixture
 def order(kiosk, rista) -> dict[str, Any]:
     """A PENDING order of the kiosk's, written from rows (testing.factories: the worked example, Rs 324.50,
-    priced by the engine): what its checkout answered, as far as payment needs it. Checkout itself is tested
+    priced by the engine), as its checkout answered it. Checkout itself is tested
     through the API in orders/ and in the end-to-end journeys."""
     row = OrderFactory(device=kiosk[0])
-    # As the checkout answer's JSON carried it: a number (the kiosk sends it back as one).
-    return {"order_id": str(row.pk), "order_number": row.order_number,
-            "total_amount_include_tax": float(row.total_amount_include_tax)}
+    # The checkout answer's body exactly: the same presenter, rendered and parsed as the kiosk would.
+    return json.loads(JSONRenderer().render(order_payload(row)))
 
 
 @pytest.fixture
