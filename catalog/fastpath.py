@@ -114,11 +114,13 @@ class CatalogFastPath:
 
     def _answer(self, environ: dict[str, Any], start_response: StartResponse,
                 entry: CachedCatalog) -> Iterable[bytes]:
+        # The headers Django's view and middleware give the same answer (catalog/tests/test_fastpath.py holds
+        # the two side by side): DRF's Allow, Django's Content-Length (0 on a 304) and security headers.
         headers = [("ETag", entry.etag), ("Cache-Control", "no-cache"), ("X-Catalog-Source", "cache"),
                    ("X-Catalog-Age", str(int(entry.age))), ("X-Request-ID", uuid.uuid4().hex),
-                   ("Vary", "Accept-Encoding"), *_security_headers()]
+                   ("Vary", "Accept-Encoding"), ("Allow", "GET, HEAD, OPTIONS"), *_security_headers()]
         if etag_matches(environ.get("HTTP_IF_NONE_MATCH", ""), entry.etag):
-            start_response("304 Not Modified", headers)
+            start_response("304 Not Modified", [("Content-Length", "0"), *headers])
             return []
         start_response("200 OK", [("Content-Type", "application/json"),
                                   ("Content-Length", str(len(entry.body))), *headers])

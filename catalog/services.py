@@ -42,12 +42,10 @@ _FAILURE_BACKOFF = 5  # seconds during which misses skip Rista after a failed fi
 
 class CatalogUnavailable(ServiceUnavailable):
     code = "CATALOG_UNAVAILABLE"
-    message = "The menu is temporarily unavailable; please try again in a moment."
 
 
 class InvalidCatalog(UpstreamError):
     code = "RISTA_INVALID_CATALOG"
-    message = "Rista returned something that is not a catalog."
 
 
 # --- reading ---------------------------------------------------------------------------------------
