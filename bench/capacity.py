@@ -13,6 +13,8 @@ each path's baseline, measured interleaved with it, round after round:
   replay      the same initiation again (the kiosk re-asks)     baseline: place
   kitchen     the customer pays -> PhonePe's callback -> the sale in Rista, per paid order
               (web + worker + PostgreSQL CPU; paid-to-kitchen p50/p99)
+  quote33     POST /api/v1/orders/quote (3 lines) on the sample menu (33 items)
+  quote3000   the same on the sample grown to 3,000 items      baseline: quote33
 
 CPU per request comes from /proc: the server's process tree (gunicorn master and
 workers; for the kitchen also the Celery worker and beat) and, separately,
@@ -30,6 +32,7 @@ initiation and one paid order's webhook-to-kitchen path; a box is its cores at
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import threading
@@ -40,6 +43,7 @@ from typing import Any
 # The web server as docker compose runs it (gthread 2x4), not bench.payments_kitchen's 2x8.
 os.environ.setdefault("BENCH_PK_WEB_THREADS", "4")
 
+from bench.catalog import synthetic_catalog
 from bench.common import (
     DURATION,
     REPEAT,
@@ -53,6 +57,8 @@ from bench.common import (
     interrupt_message,
     machine_info,
     machine_line,
+    manage,
+    request,
     require_services,
     say,
     start_gunicorn,
@@ -60,7 +66,7 @@ from bench.common import (
     warn_if_no_wrk,
     write_result,
 )
-from bench.orders import _place_load, _seed_orders, _status_load, _with_totals
+from bench.orders import CARTS, _place_load, _seed_orders, _status_load, _with_totals
 from bench.payments_kitchen import Ctx, done, run_pool, sales_by_order, wait_until
 from bench.pk_client import BenchError, ref_from_qr
 from bench.pk_stack import CORES, Meter, PkStack
@@ -85,7 +91,9 @@ TARGETS = {  # scenario: (baseline, max ratio of CPU per request, what)
     "place": ("floor", 3.0, "<= 3x floor"),
     "initiate": ("place", 1.5, "<= 1.5x placement"),
     "replay": ("place", None, ""),
+    "quote3000": ("quote33", 1.2, "<= 1.2x the 33-item menu"),
 }
+QUOTE_MENUS = {"quote33": None, "quote3000": 3000}  # None: the sandbox's sample
 KITCHEN_TARGET_MS = 30.0  # web + worker + PostgreSQL per paid order
 
 _FLOOR_LUA = """
@@ -95,6 +103,28 @@ function request()
   return wrk.format("POST", "/bench/floor", {["Content-Type"] = "application/json", ["Authorization"] = auth}, body)
 end
 """
+
+
+_QUOTE_LUA = """
+local body = %(body)s
+local auth = %(auth)s
+function request()
+  return wrk.format("POST", "/api/v1/orders/quote", {["Content-Type"] = "application/json", ["Authorization"] = auth},
+                    body)
+end
+"""
+
+
+def _set_menu(st: PkStack, items: int | None) -> None:
+    """Install the sample (None) or a synthetic menu of `items` in the Rista sandbox; refresh our copy."""
+    if items is None:
+        r = request("POST", f"{st.rista}/_control/reset")
+    else:
+        r = request("PUT", f"{st.rista}/_control/catalog", body=json.dumps(synthetic_catalog(items)).encode(),
+                    headers={"Content-Type": "application/json"}, timeout=60)
+    if r.status != 200:
+        raise BenchError(f"the Rista sandbox refused the menu: {r.status} {r.body[:200]!r}")
+    manage(st.env(), "refresh_catalog", "--all")
 
 
 def _cpu(usage: dict[str, Any], keys: tuple[str, ...], n: int) -> float:
@@ -197,13 +227,17 @@ def _kitchen(ctx: Ctx, orders: list[dict[str, Any]]) -> dict[str, Any]:
     return row
 
 
-def _round(ctx: Ctx, loads: dict[str, tuple[Load, str]], first: bool) -> dict[str, Any]:
+def _round(ctx: Ctx, loads: dict[str, tuple[Load, str]], quote_load: Load, first: bool) -> dict[str, Any]:
     st = ctx.stack
     out = {name: _wrk(st, load, app, first) for name, (load, app) in loads.items()}
     orders = _place_orders(ctx, ORDERS_PER_ROUND)
     out["initiate"] = _initiate(ctx, orders, "initiate")
     out["replay"] = _initiate(ctx, orders, "replay")
     out["kitchen"] = _kitchen(ctx, orders)
+    for name, items in QUOTE_MENUS.items():  # each parsed index is warmed by the warm-up run
+        _set_menu(st, items)
+        out[name] = _wrk(st, quote_load, "web", True)
+    _set_menu(st, None)
     for name, (baseline, _limit, _what) in TARGETS.items():
         out[name]["ratio"] = out[name]["app_cpu_ms"] / max(out[baseline]["app_cpu_ms"], 1e-9)
     return out
@@ -236,10 +270,13 @@ def run(stack: Stack, services: tuple[str, str]) -> dict[str, Any]:
                       "web"),
             "place": (_place_load(st.api, auth, bodies), "web"),
         }
+        quote_load = Load("quote", f"{st.api}/api/v1/orders/quote", CONNECTIONS, count_statuses=True,
+                          lua=_QUOTE_LUA % {"body": "[==[" + json.dumps(CARTS[1]) + "]==]",
+                                            "auth": "[==[" + auth + "]==]"})
         rounds = []
         for i in range(ROUNDS):
             say(f"capacity: round {i + 1} of {ROUNDS}")
-            rounds.append(_round(ctx, loads, first=i == 0))
+            rounds.append(_round(ctx, loads, quote_load, first=i == 0))
         stack.stop(bare_proc)
     finally:
         st.stop_app()
@@ -280,6 +317,8 @@ def render(data: dict[str, Any]) -> str:
         "initiate": "POST /payment/initiate (new attempt)",
         "replay": "... the same initiation again",
         "kitchen": "paid -> callback -> sale in Rista, per order",
+        "quote33": "POST /orders/quote, 33-item menu",
+        "quote3000": "... the same, 3,000-item menu",
     }
     rows = []
     for name, label in what.items():
