@@ -28,6 +28,8 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache  # the one-way app graph (pyproject.toml [tool.importlinter])
+	@# The OpenAPI schema a client generator reads: valid, and no drf-spectacular warning.
+	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 typecheck: install
 	$(VENV)/bin/mypy kiosk_project catalog orders payments kds_bridge backoffice kiosk_screen

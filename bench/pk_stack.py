@@ -55,6 +55,10 @@ class PkStack:
     worker_concurrency: int = CELERY_CONCURRENCY
     worker_flags: tuple[str, ...] = ("--without-mingle", "--without-gossip", "--without-heartbeat")
     workers_started: int = 0
+    # One worker per entry: (queues for -Q, "" for every queue; its concurrency, 0 for worker_concurrency).
+    # The default is one worker for everything; docker compose's layout is a worker per queue.
+    worker_queues: tuple[tuple[str, int], ...] = (("", 0),)
+    queue_of: dict[int, tuple[str, int]] = field(default_factory=dict)  # worker pid -> its entry above
 
     @property
     def api(self) -> str:
@@ -129,21 +133,23 @@ class PkStack:
         beat = self.stack.start(f"beat-{self.phase}", [
             PY, "-m", "celery", "-A", "kiosk_project", "beat", "-l", "WARNING",
             "--schedule", str(self.stack.logdir / f"celerybeat-schedule-{self.phase}")], env)
-        self.app_procs = [beat, self.start_worker(), web]
+        self.app_procs = [beat, *(self.start_worker(*entry) for entry in self.worker_queues), web]
         wait_http(f"{self.api}/health", web, name=f"web-{self.phase}", stack=self.stack, timeout=90)
         if beat.poll() is not None:
             raise RuntimeError(f"celery beat exited:\n{self.stack.tail(f'beat-{self.phase}')}")
         say(f"app phase {self.phase} up: gunicorn gthread {GUNICORN_WORKERS}x{GUNICORN_THREADS}, celery "
             f"{CELERY_POOL} -c {self.worker_concurrency}, beat" + (f"; {self.app_extra}" if self.app_extra else ""))
 
-    def start_worker(self) -> subprocess.Popen[bytes]:
-        """One Celery worker with the app's settings; returns once it is consuming."""
+    def start_worker(self, queues: str = "", concurrency: int = 0) -> subprocess.Popen[bytes]:
+        """One Celery worker with the app's settings (-Q `queues` if given); returns once it is consuming."""
         self.workers_started += 1
         name = f"worker-{self.phase}" + (f"-{self.workers_started}" if self.workers_started > 1 else "")
         worker = self.stack.start(name, [
             PY, "-m", "celery", "-A", "kiosk_project", "worker", "-P", CELERY_POOL, "-c",
-            str(self.worker_concurrency), *self.worker_flags, "-l", "INFO",
-            "-n", f"pk{self.phase}-{self.workers_started}-{os.getpid()}@%h"], self.env(**self.app_extra))
+            str(concurrency or self.worker_concurrency), *self.worker_flags, *(["-Q", queues] if queues else []),
+            "-l", "INFO", "-n", f"pk{self.phase}-{self.workers_started}-{os.getpid()}@%h"],
+            self.env(**self.app_extra))
+        self.queue_of[worker.pid] = (queues, concurrency)
         deadline = time.monotonic() + 60
         while b" ready." not in self.stack.log_path(name).read_bytes():
             if worker.poll() is not None or time.monotonic() > deadline:
@@ -154,13 +160,24 @@ class PkStack:
     def replace_worker(self, dead: subprocess.Popen[bytes]) -> subprocess.Popen[bytes]:
         """What a supervisor does for a worker that died: start another (the dead one is reaped)."""
         self.stack.stop(dead)
-        worker = self.start_worker()
+        worker = self.start_worker(*self.queue_of.get(dead.pid, ("", 0)))
         self.app_procs = [worker if p is dead else p for p in self.app_procs]
         return worker
 
     @property
     def worker(self) -> subprocess.Popen[bytes]:
         return self.app_procs[1]
+
+    @property
+    def workers(self) -> list[subprocess.Popen[bytes]]:
+        return self.app_procs[1:-1]
+
+    def worker_for(self, queue: str) -> subprocess.Popen[bytes]:
+        """The worker consuming `queue`: the one started with it in -Q, else the one consuming everything."""
+        for proc in self.workers:
+            if queue in self.queue_of.get(proc.pid, ("", 0))[0].split(","):
+                return proc
+        return self.worker
 
     def stop_app(self) -> None:
         for proc in self.app_procs:

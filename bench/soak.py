@@ -17,6 +17,17 @@ Experiments, each on fresh orders (the stack lives through all of them):
                     read timeout; Rista recovers when the orders stop
   webhook_abuse     every genuine PhonePe callback replayed 10 times, and forged "paid" callbacks
                     (bad signature, and a good one for orders nobody paid) while orders flow
+  rista_outage      issue 13's run: Rista failing 20% of sale requests throughout, and down (every sale
+                    request 503) for 30 s from 20% of the orders; the kitchen worker SIGKILLed (with
+                    its pool, then its main process only) and the payments worker's main process SIGKILLed
+                    during it, each replaced; 1 order in 10 has its PhonePe callback dropped (only the
+                    reconciler, a task on the payments queue, can confirm it). Reports the confirmation
+                    latency of the orders paid during the outage (target p99 < 1 s). `--orders 2000`.
+  rabbitmq_restart  (--broker rabbitmq) RabbitMQ stopped and started again three times (down 1 s each)
+
+--broker rabbitmq: Celery on a private RabbitMQ node (production's broker, as docker-compose.yml), with a
+worker per queue (payments -c 2, kitchen -c 4, menu -c 1); Redis stays the cache. Default: Redis is the
+broker too, with one worker for every queue (the simple modes).
 Per experiment: placed, paid, confirmed, sales in Rista, duplicate posts, missing (paid, not in
 Rista), paid-but-unconfirmed, and the drain time (end of the load and of the fault -> every paid
 order in the kitchen). It must end with 0 missing, 0 duplicate posts, 0 paid-but-unconfirmed and a
@@ -49,12 +60,19 @@ from bench.common import (
     table,
     write_result,
 )
-from bench.pk_client import BenchError, Http, KioskApi, PhonePe, Placed, Rista, RistaChaos
+from bench.pk_client import BenchError, Http, KioskApi, PhonePe, Placed, Rista, RistaChaos, summary
 from bench.pk_stack import PkStack
-from bench.soak_services import PrivatePostgres, PrivateRedis
+from bench.soak_services import PrivatePostgres, PrivateRabbitMQ, PrivateRedis
 
-EXPERIMENTS = ("baseline", "worker_kills", "redis_restart", "postgres_restart", "rista_failing", "webhook_abuse")
+EXPERIMENTS = ("baseline", "worker_kills", "redis_restart", "postgres_restart", "rista_failing", "webhook_abuse",
+               "rista_outage", "rabbitmq_restart")
+DEFAULT_EXPERIMENTS = EXPERIMENTS[:6]
+# docker-compose.yml's workers: (queues, concurrency).
+COMPOSE_WORKERS = (("payments", 2), ("kitchen", 4), ("menu", 1))
+RISTA_OUTAGE_S = 30.0
+DROP_CALLBACK_EVERY = 10  # rista_outage: one order in 10 is confirmed by the reconciler
 DRAIN_TARGET_S = 60.0
+LATENCY_P99_TARGET_S = 1.0  # rista_outage: confirmation of the orders paid while Rista is down
 WORKER_FLAGS = ("--without-gossip", "--without-mingle")  # docker-compose.yml's worker
 READ_TIMEOUT_S = 5.0  # RISTA_READ_TIMEOUT's default: late stores come after it
 WEBHOOK_PATH = "/api/v1/payment/webhook"
@@ -92,6 +110,7 @@ class Soak:
     rista: Rista
     http: Http
     plan: Plan
+    rabbitmq: PrivateRabbitMQ | None = None
 
 
 @dataclass
@@ -104,6 +123,9 @@ class Run:
     notes: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     fault_ended: float = 0.0
+    drop_callback_every: int = 0  # 0: every callback delivered
+    outage: list[float] = field(default_factory=list)  # [start, end] of a Rista outage (epoch s)
+    timers: list[threading.Timer] = field(default_factory=list)
 
 
 # --- load ---------------------------------------------------------------------------------------------------
@@ -139,6 +161,10 @@ def load(soak: Soak, run: Run, triggers: list[tuple[float, Callable[[], None]]])
                 with run.lock:
                     run.placed.append(placed)
                 try:
+                    if run.drop_callback_every and i % run.drop_callback_every == 0:
+                        soak.phonepe.set_callback(placed.ref, "drop")
+                        placed.extra["callback_dropped"] = True
+                    placed.extra["t_pay"] = time.time()
                     soak.phonepe.pay(placed.ref)
                 except Exception as exc:
                     _count_failure(run, "pay", exc, in_flight)
@@ -178,21 +204,44 @@ def _children(pid: int) -> list[int]:
 
 
 def kill_pool_child(soak: Soak, run: Run) -> None:
-    children = _children(soak.stack.worker.pid)
+    children = _children(soak.stack.worker_for("kitchen").pid)
     if children:
         os.kill(children[0], signal.SIGKILL)
         run.notes.append(f"SIGKILL pool child {children[0]}")
 
 
-def kill_worker(soak: Soak, run: Run, *, main_only: bool) -> None:
-    worker = soak.stack.worker
+def kill_worker(soak: Soak, run: Run, *, main_only: bool, queue: str = "") -> None:
+    worker = soak.stack.worker_for(queue) if queue else soak.stack.worker
     if main_only:
         os.kill(worker.pid, signal.SIGKILL)
     else:
         os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(timeout=30)
     SPAWNER.submit(soak.stack.replace_worker, worker).result()  # what compose's restart policy (or make run) does
-    run.notes.append(f"SIGKILL worker {'main process' if main_only else 'and its pool'} {worker.pid}; replaced")
+    run.notes.append(f"SIGKILL {queue + ' ' if queue else ''}worker {'main process' if main_only else 'and its pool'} "
+                     f"{worker.pid}; replaced")
+
+
+def restart_rabbitmq(soak: Soak, run: Run, down_for: float) -> None:
+    assert soak.rabbitmq is not None
+    soak.rabbitmq.restart(down_for)
+    run.notes.append(f"RabbitMQ down {down_for:.0f} s")
+
+
+def rista_outage(chaos: RistaChaos, run: Run, seconds: float) -> None:
+    """Rista down (every sale request 503) for `seconds`, ended by a timer: the load goes on meanwhile."""
+    started = chaos.begin_outage()
+    run.outage[:] = [started, started + seconds]
+
+    def end() -> None:
+        run.outage[1] = chaos.end_outage()
+        run.fault_ended = max(run.fault_ended, run.outage[1])
+
+    timer = threading.Timer(seconds, end)
+    timer.daemon = True
+    timer.start()
+    run.notes.append(f"Rista down {seconds:.0f} s")
+    run.timers.append(timer)
 
 
 def restart_redis(soak: Soak, run: Run, down_for: float) -> None:
@@ -205,10 +254,21 @@ def restart_postgres(soak: Soak, run: Run, down_for: float) -> None:
     run.notes.append(f"PostgreSQL down {down_for:.0f} s")
 
 
-def experiment_faults(name: str, soak: Soak, run: Run) -> list[tuple[float, Callable[[], None]]]:
+def experiment_faults(name: str, soak: Soak, run: Run, chaos: RistaChaos | None = None,
+                      ) -> list[tuple[float, Callable[[], None]]]:
+    if name == "rista_outage":
+        assert chaos is not None
+        return [(0.2, lambda: rista_outage(chaos, run, RISTA_OUTAGE_S)),
+                (0.25, lambda: kill_worker(soak, run, main_only=False, queue="kitchen")),
+                (0.3, lambda: kill_worker(soak, run, main_only=True, queue="payments")),
+                (0.35, lambda: kill_worker(soak, run, main_only=True, queue="kitchen"))]
+    if name == "rabbitmq_restart":
+        return [(share, lambda: restart_rabbitmq(soak, run, 1.0)) for share in (0.25, 0.5, 0.75)]
     if name == "worker_kills":
-        return [(0.25, lambda: kill_pool_child(soak, run)), (0.5, lambda: kill_worker(soak, run, main_only=False)),
-                (0.75, lambda: kill_worker(soak, run, main_only=True))]
+        # The kitchen's worker (with --broker rabbitmq, the one on the kitchen queue): it holds the sends.
+        return [(0.25, lambda: kill_pool_child(soak, run)),
+                (0.5, lambda: kill_worker(soak, run, main_only=False, queue="kitchen")),
+                (0.75, lambda: kill_worker(soak, run, main_only=True, queue="kitchen"))]
     if name == "redis_restart":
         return [(share, lambda: restart_redis(soak, run, 1.0)) for share in (0.25, 0.5, 0.75)]
     if name == "postgres_restart":
@@ -271,17 +331,22 @@ def experiment(soak: Soak, name: str) -> dict[str, Any]:
     run = Run()
     log(f"{name}: {soak.plan.orders} orders from {soak.plan.threads} kiosk threads")
     chaos = abuser = None
-    if name == "rista_failing":
-        chaos = RistaChaos(soak.rista, 0.3, store_share=0.25, late_share=0.25, late_delay=READ_TIMEOUT_S + 2)
+    if name in ("rista_failing", "rista_outage"):
+        rate = 0.3 if name == "rista_failing" else 0.2
+        chaos = RistaChaos(soak.rista, rate, store_share=0.25, late_share=0.25, late_delay=READ_TIMEOUT_S + 2)
         chaos.start()
+    if name == "rista_outage":
+        run.drop_callback_every = DROP_CALLBACK_EVERY
     if name == "webhook_abuse":
         abuser = Abuser(soak, run)
         abuser.start()
-    worker_before = soak.stack.worker.pid
+    workers_before = {w.pid: w for w in soak.stack.workers}
     started = time.time()
     try:
-        ended = load(soak, run, experiment_faults(name, soak, run))
+        ended = load(soak, run, experiment_faults(name, soak, run, chaos))
     finally:
+        for timer in run.timers:  # an outage still under way ends now, as it would have
+            timer.join(timeout=RISTA_OUTAGE_S + 30)
         if chaos is not None:
             served = chaos.served_failures()
             chaos.stop()  # Rista recovers with the end of the load
@@ -302,12 +367,48 @@ def experiment(soak: Soak, name: str) -> dict[str, Any]:
         result["abuse"] = {"answers": dict(abuser.answers), "unpaid_in_rista": sum(1 for o in unpaid if o in in_rista),
                            "unpaid_confirmed": _count(soak, "SELECT count(*) FROM orders_order WHERE "
                                                             "id = ANY(%s::uuid[]) AND status = 'CONFIRMED'", unpaid)}
-    died = soak.stack.worker.pid == worker_before and soak.stack.worker.poll() is not None
+    current = {w.pid for w in soak.stack.workers}
+    died = any(pid in current and w.poll() is not None for pid, w in workers_before.items())
     result["worker_died_unplanned"] = died
+    if name == "rista_outage":
+        result["latency"] = _confirmation_latency(soak, run)
     log(f"   {name}: paid {result['paid']}, confirmed {result['confirmed']}, sales {result['sales']}, duplicate posts "
         f"{result['duplicate_posts']}, missing {result['missing']}, drain {drain_s:.1f} s"
         + (" - THE WORKER DIED" if died else ""))
     return result
+
+
+def _confirmation_latency(soak: Soak, run: Run) -> dict[str, Any]:
+    """Seconds from the customer's payment to the order CONFIRMED (our confirmed_at), for the orders paid
+    while Rista was down and for all; the callback-dropped ones separately, as the reconciler's lag after
+    the status check PhonePe's schedule allows (first check PAYMENT_RECONCILE_FIRST_CHECK after the QR)."""
+    with soak.stack.db() as conn:
+        rows = conn.execute("SELECT o.id::text, extract(epoch FROM o.confirmed_at), extract(epoch FROM d.delivered_at) "
+                            "FROM orders_order o LEFT JOIN kds_bridge_kitchendelivery d ON d.order_id = o.id "
+                            "WHERE o.id = ANY(%s::uuid[]) AND o.confirmed_at IS NOT NULL",
+                            ([p.order_id for p in run.paid],)).fetchall()
+    confirmed = {oid: float(at) for oid, at, _ in rows}
+    delivered = {oid: float(at) for oid, _, at in rows if at is not None}
+    first_check = float(os.environ.get("PAYMENT_RECONCILE_FIRST_CHECK", 25))
+    start, end = run.outage if len(run.outage) == 2 else (0.0, 0.0)
+    webhook: list[float] = []
+    during: list[float] = []
+    reconciler: list[float] = []
+    kitchen_after: list[float] = []  # paid after Rista came back: confirmed -> in Rista (behind the backlog)
+    for p in run.paid:
+        at = confirmed.get(p.order_id)
+        if at is None:
+            continue
+        if end and p.extra["t_pay"] > end and p.order_id in delivered:
+            kitchen_after.append(delivered[p.order_id] - at)
+        if p.extra.get("callback_dropped"):
+            reconciler.append(at - max(p.extra["t_pay"], p.t_initiated + first_check))
+            continue
+        webhook.append(at - p.extra["t_pay"])
+        if start <= p.extra["t_pay"] <= end:
+            during.append(at - p.extra["t_pay"])
+    return {"during_outage": summary(during), "all_webhook": summary(webhook), "reconciler_lag": summary(reconciler),
+            "kitchen_after_outage": summary(kitchen_after)}
 
 
 def _wait_drained(soak: Soak, ids: list[str], timeout: float) -> float | None:
@@ -360,7 +461,8 @@ def _measure(soak: Soak, name: str, run: Run, ids: list[str]) -> dict[str, Any]:
 def passed(r: dict[str, Any]) -> bool:
     return (r["missing"] == 0 and r["duplicate_posts"] == 0 and r["paid_unconfirmed"] == 0
             and r["drain_s"] == r["drain_s"] and r["drain_s"] < DRAIN_TARGET_S and not r["worker_died_unplanned"]
-            and r["unpaid_in_rista"] == 0 and r.get("abuse", {}).get("unpaid_confirmed", 0) == 0)
+            and r["unpaid_in_rista"] == 0 and r.get("abuse", {}).get("unpaid_confirmed", 0) == 0
+            and not r.get("latency", {}).get("during_outage", {}).get("p99", 0) >= LATENCY_P99_TARGET_S)
 
 
 def render(results: list[dict[str, Any]]) -> str:
@@ -382,6 +484,15 @@ def render(results: list[dict[str, Any]]) -> str:
             bits.append("webhook answers: " + ", ".join(f"{k} x{v}" for k, v in sorted(r["abuse"]["answers"].items())))
             bits.append(f"unpaid orders confirmed by forged callbacks: {r['abuse']['unpaid_confirmed']}, "
                         f"in Rista: {r['abuse']['unpaid_in_rista']}")
+        if "latency" in r:
+            lat = r["latency"]
+            for key, what in (("during_outage", "paid while Rista was down"), ("all_webhook", "all, by callback"),
+                              ("reconciler_lag", "callback dropped: after the check was due"),
+                              ("kitchen_after_outage", "paid after Rista came back: confirmed -> in Rista")):
+                v = lat[key]
+                bits.append(f"{'latency' if key.startswith('kitchen') else 'confirmation latency'}, {what}: "
+                            f"n {v['n']}, p50 {v['p50'] * 1000:.0f} ms, "
+                            f"p99 {v['p99'] * 1000:.0f} ms, max {v['max'] * 1000:.0f} ms")
         if r["worker_died_unplanned"]:
             bits.append("THE WORKER DIED on its own")
         out.append(f"- {r['experiment']}: " + "; ".join(bits))
@@ -392,13 +503,24 @@ def render(results: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="60 orders per experiment, shorter outages")
-    parser.add_argument("--only", default=",".join(EXPERIMENTS), help="comma-separated experiments")
+    parser.add_argument("--only", default="", help="comma-separated experiments (default: the first six; "
+                        "with --broker rabbitmq also rista_outage and rabbitmq_restart)")
+    parser.add_argument("--broker", choices=("redis", "rabbitmq"), default="redis",
+                        help="Celery's broker: Redis (one worker) or RabbitMQ (a worker per queue, as compose)")
+    parser.add_argument("--orders", type=int, default=0, help="orders per experiment (default 300, quick 60)")
     args = parser.parse_args(argv)
-    names = [n for n in args.only.split(",") if n]
+    rabbit = args.broker == "rabbitmq"
+    default = EXPERIMENTS if rabbit else DEFAULT_EXPERIMENTS
+    names = [n for n in (args.only or ",".join(default)).split(",") if n]
     unknown = set(names) - set(EXPERIMENTS)
     if unknown:
         parser.error(f"unknown experiments: {', '.join(sorted(unknown))}")
+    if "rabbitmq_restart" in names and not rabbit:
+        parser.error("rabbitmq_restart needs --broker rabbitmq")
     plan = QUICK if args.quick else FULL
+    if args.orders:
+        plan = Plan(orders=args.orders, threads=plan.threads, postgres_down_s=plan.postgres_down_s,
+                    drain_timeout_s=plan.drain_timeout_s)
     install_signal_handlers()
     for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"):
         os.environ.pop(name, None)  # the soak's own servers, never someone else's
@@ -406,18 +528,26 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict[str, Any]] = []
     t0 = time.time()
     pg, redis = PrivatePostgres(), PrivateRedis()
+    rabbitmq = PrivateRabbitMQ() if rabbit else None
     with interrupt_message(), contextlib.ExitStack() as cleanup:
         cleanup.callback(pg.close)
         cleanup.callback(redis.close)
+        if rabbitmq is not None:
+            cleanup.callback(rabbitmq.close)
+            starting = threading.Thread(target=rabbitmq.start)  # several seconds: meanwhile, the others
+            starting.start()
         pg.start()
         redis.start()
+        if rabbitmq is not None:
+            starting.join()
         stack = cleanup.enter_context(Stack())
-        st = PkStack(stack, pg.url, redis.url(0), worker_concurrency=4, worker_flags=WORKER_FLAGS)
+        st = PkStack(stack, pg.url, redis.url(0), worker_concurrency=4, worker_flags=WORKER_FLAGS,
+                     worker_queues=COMPOSE_WORKERS if rabbit else (("", 0),))
         st.start_sandboxes()
         log("migrating")
         st.migrate()
         keys = st.create_kiosks()
-        st.start_app({"CELERY_BROKER_URL": redis.url(1)})
+        st.start_app({"CELERY_BROKER_URL": rabbitmq.url if rabbitmq is not None else redis.url(1)})
         http = Http()
         env = PRODUCTION_ENV
         soak = Soak(stack=st, pg=pg, redis=redis, api=KioskApi(http, st.api, keys), rista=Rista(http, st.rista),
@@ -426,7 +556,7 @@ def main(argv: list[str] | None = None) -> int:
                                     client_version=env["PHONEPE_CLIENT_VERSION"],
                                     webhook_user=env["PHONEPE_WEBHOOK_USERNAME"],
                                     webhook_password=env["PHONEPE_WEBHOOK_PASSWORD"]),
-                    http=http, plan=plan)
+                    http=http, plan=plan, rabbitmq=rabbitmq)
         soak.api.prepare_carts()
         r = http.call("POST", f"{st.rista}/_control/dedupe", body={"enabled": False})
         if r.status != 200:
@@ -437,12 +567,14 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"{info['date']} | {info['cores']} cores, {info['cpu_model']} | Python {info['python']}, "
           f"Django {info['django']} | {'quick' if args.quick else 'full'} soak, {plan.orders} orders per experiment"
+          f" | broker {args.broker}"
           f" | code {info.get('code', '?')}")
     print()
     print(render(results))
     ok = all(passed(r) for r in results)
     print(f"\nTotal wall time {time.time() - t0:.0f} s. {'All targets met.' if ok else 'TARGETS NOT MET.'}")
-    path = write_result("soak", {"machine": info, "quick": args.quick, "plan": plan.__dict__, "results": results})
+    path = write_result("soak", {"machine": info, "quick": args.quick, "broker": args.broker, "plan": plan.__dict__,
+                                 "results": results})
     log(f"results written to {path.relative_to(ROOT)}")
     return 0 if ok else 1
 

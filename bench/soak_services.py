@@ -1,4 +1,4 @@
-"""Private PostgreSQL and Redis servers for the fault soak, which it stops and starts again on purpose.
+"""Private PostgreSQL, Redis and RabbitMQ servers for the fault soak, which it stops and starts again on purpose.
 
 Unlike scripts/testservices.py (servers that live as long as one command), these belong to the soak:
 `restart(down_for)` is an outage. Both listen on 127.0.0.1 only, keep their data in a temp directory
@@ -138,3 +138,25 @@ class PrivatePostgres:
         self.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
+
+
+class PrivateRabbitMQ:
+    """scripts/testservices.py's private RabbitMQ node (durable queues, persistent messages), restartable."""
+
+    def __init__(self) -> None:
+        self.node = _testservices().RabbitMQ()
+
+    @property
+    def url(self) -> str:
+        return str(self.node.url)
+
+    def start(self) -> None:
+        self.node.start()
+
+    def restart(self, down_for: float) -> None:
+        self.node.stop()  # SIGTERM: a clean shutdown, as `docker restart` does
+        time.sleep(down_for)
+        self.node.start()
+
+    def close(self) -> None:
+        self.node.close()

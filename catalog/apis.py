@@ -14,16 +14,19 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.fastpath import etag_matches, requested_channel
-from catalog.services import catalog_get, catalog_refresh_many
+from catalog.services import catalog_get
+from catalog.webhook_refresh import catalog_refresh_request
 from kiosk_project.core import metrics
 from kiosk_project.core.client_address import client_address
-from kiosk_project.core.errors import ApplicationError, NotFound, UpstreamError
+from kiosk_project.core.errors import ApplicationError, NotFound
+from kiosk_project.core.openapi import error_responses
 from kiosk_project.core.order_modes import order_modes
 
 log = logging.getLogger(__name__)
@@ -72,9 +75,15 @@ class CatalogApi(APIView):
                     OpenApiParameter("order_mode", str, enum=order_modes(),
                                      description="the menu an order in this mode is priced from "
                                                  "(when no channel is given)")],
-        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="Rista catalog, plus soldOutSkuCodes"),
+        responses={200: OpenApiResponse(inline_serializer("CatalogDocument", {
+                       "items": serializers.ListField(child=serializers.DictField(),
+                                                      help_text="Rista's items (skuCode, itemName, price, ...)"),
+                       "soldOutSkuCodes": serializers.ListField(child=serializers.CharField()),
+                   }), description="Rista's catalog document as Rista sends it, plus soldOutSkuCodes"),
                    304: OpenApiResponse(description="Not modified (If-None-Match)"),
-                   503: OpenApiResponse(description="CATALOG_UNAVAILABLE")},
+                   **error_responses({400: ("INVALID_ORDER_MODE",), 401: ("NOT_AUTHENTICATED",),
+                                      404: ("CHANNEL_NOT_FOUND",),
+                                      503: ("CATALOG_UNAVAILABLE", "SERVICE_UNAVAILABLE")}, kiosk=False)},
     )
     def get(self, request: Request) -> HttpResponse:
         entry = catalog_get(branch=settings.KIOSK_BRANCH_CODE, channel=_channel(request))
@@ -97,11 +106,18 @@ class CatalogRefreshApi(APIView):
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
 
-    @extend_schema(summary="Rista menu webhook: refresh the cached menu", request=OpenApiTypes.OBJECT,
-                   responses={200: OpenApiTypes.OBJECT, 401: OpenApiTypes.OBJECT, 502: OpenApiTypes.OBJECT})
+    @extend_schema(summary="Rista menu webhook: queue a refresh of the cached menu", request=OpenApiTypes.OBJECT,
+                   parameters=[OpenApiParameter("token", str, OpenApiParameter.QUERY, required=False,
+                                                description="RISTA_WEBHOOK_SECRET, for a webhook URL registered "
+                                                            "with it (instead of the X-Rista-Secret header)")],
+                   responses={202: inline_serializer("MenuRefreshQueued", {
+                                  "queued": serializers.ListField(child=serializers.CharField()),
+                                  "already_queued": serializers.ListField(child=serializers.CharField()),
+                                  "ignored": serializers.CharField(required=False)}),
+                              **error_responses({400: ("MALFORMED_REQUEST",), 401: ("WEBHOOK_UNAUTHORIZED",),
+                                                 503: ("SERVICE_UNAVAILABLE",)}, kiosk=False)})
     def post(self, request: Request) -> Response:
-        given = request.META.get("HTTP_X_RISTA_SECRET", "")
-        if not hmac.compare_digest(given.encode(), settings.RISTA_WEBHOOK_SECRET.encode()):
+        if not webhook_secret_ok(request.META.get("HTTP_X_RISTA_SECRET", ""), request.GET.get("token", "")):
             metrics.incr("webhook.rista_menu.unauthorized")
             log.warning("rejected menu webhook: bad secret", extra={"remote": client_address(request.META)})
             raise WebhookUnauthorized()
@@ -110,13 +126,19 @@ class CatalogRefreshApi(APIView):
         branch = settings.KIOSK_BRANCH_CODE
         if context.get("branchCode") and context["branchCode"] != branch:
             log.info("menu webhook for another branch ignored", extra={"for_branch": context["branchCode"]})
-            return Response({"refreshed": {}, "ignored": "other branch"})
+            return Response({"queued": [], "already_queued": [], "ignored": "other branch"}, status=202)
         wanted = context.get("channelName")
         channels = [str(wanted)] if wanted in settings.KIOSK_CHANNELS else list(settings.KIOSK_CHANNELS)
-        results = catalog_refresh_many(branch=branch, channels=channels)
-        log.info("menu webhook handled", extra={"type": body.get("type"), "results": results})
-        failed = {c: r for c, r in results.items() if not r.startswith("ok")}
-        if failed:
-            raise UpstreamError("Refresh failed; the previous menu stays in place.", code="REFRESH_FAILED",
-                                details={"results": results})
-        return Response({"refreshed": results})
+        queued = catalog_refresh_request(branch=branch, channels=channels)
+        log.info("menu webhook accepted", extra={"type": body.get("type"), "queued": queued.queued,
+                                                  "already_queued": queued.already_queued})
+        return Response({"queued": queued.queued, "already_queued": queued.already_queued}, status=202)
+
+
+def webhook_secret_ok(header_value: str, token: str) -> bool:
+    """The secret as the X-Rista-Secret header or as ?token= in the registered URL, each compared in constant
+    time (both are always compared, so the answer's timing does not say which one was tried)."""
+    secret = settings.RISTA_WEBHOOK_SECRET.encode()
+    by_header = hmac.compare_digest(header_value.encode(), secret)
+    by_token = hmac.compare_digest(token.encode(), secret)
+    return bool(secret) and (by_header or by_token)

@@ -24,3 +24,11 @@ def catalog_refresh_task(branch: str, channel: str) -> None:
 @shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
 def catalog_refresh_all_task() -> dict[str, str]:
     return catalog_refresh_many(branch=settings.KIOSK_BRANCH_CODE, channels=list(settings.KIOSK_CHANNELS))
+
+
+@shared_task(ignore_result=True, soft_time_limit=30, time_limit=45)
+def catalog_webhook_refresh_task(branch: str, channel: str) -> None:
+    # A failed fetch keeps the old copy; the beat sweep (CATALOG_REFRESH_AFTER) refreshes it later, so no retry.
+    from catalog.webhook_refresh import catalog_webhook_refresh_run
+
+    catalog_webhook_refresh_run(branch=branch, channel=channel)

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +24,7 @@ from kds_bridge.payload import CALLBACK_SECRET_HEADER
 from kiosk_project.core import metrics
 from kiosk_project.core.client_address import client_address
 from kiosk_project.core.errors import ApplicationError
+from kiosk_project.core.openapi import error_responses
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,10 @@ class KitchenWebhookApi(APIView):
         data = DataSerializer()  # type: ignore[assignment]
 
     @extend_schema(summary="Rista order.status callback: the kitchen's progress", request=OpenApiTypes.OBJECT,
-                   responses={200: OpenApiTypes.OBJECT,
-                              400: OpenApiResponse(description="VALIDATION_ERROR / MALFORMED_REQUEST"),
-                              401: OpenApiResponse(description="KDS_WEBHOOK_UNAUTHORIZED")})
+                   responses={200: inline_serializer("KitchenCallbackAnswer", {
+                                  "result": serializers.CharField(help_text="what the callback changed")}),
+                              **error_responses({400: ("VALIDATION_ERROR", "MALFORMED_REQUEST"),
+                                                 401: ("KDS_WEBHOOK_UNAUTHORIZED",)}, kiosk=False)})
     def post(self, request: Request) -> Response:
         given = request.META.get(_META_HEADER, "")
         if not hmac.compare_digest(given.encode(), settings.KDS_WEBHOOK_SECRET.encode()):

@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from kiosk_project.core.health import health, health_ready, metrics_view
+from kiosk_project.core.kiosk_api import KioskWhoamiApi
 from kiosk_project.core.ops_access import ops_only
 
 urlpatterns = [
@@ -13,6 +14,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", ops_only(SpectacularAPIView.as_view()), name="schema"),
     path("api/docs/", ops_only(SpectacularSwaggerView.as_view(url_name="schema")), name="api-docs"),
+    path("api/redoc/", ops_only(SpectacularRedocView.as_view(url_name="schema")), name="api-redoc"),
+    path("api/v1/kiosk", KioskWhoamiApi.as_view(), name="kiosk-whoami"),
     path("api/v1/", include("orders.urls")),
     path("api/v1/", include("payments.urls")),
     path("api/v1/", include("kds_bridge.urls")),

@@ -65,8 +65,3 @@ def order_payload(order: Order, lines: list[OrderLine] | None = None) -> dict[st
         "created_at": order.created_at.isoformat(),
         "expires_at": order.expires_at.isoformat(),
     }
-
-
-def status_payload(row: dict[str, Any]) -> dict[str, Any]:
-    return {"order_id": str(row["id"]), "order_number": row["order_number"], "status": row["status"],
-            "kitchen_status": row["kitchen_status"], "updated_at": row["updated_at"].isoformat()}

@@ -17,7 +17,7 @@ from catalog.services import catalog_for_pricing
 from kiosk_project.core import metrics
 from kiosk_project.core.errors import ApplicationError, Conflict
 from kiosk_project.core.kiosk_auth import Kiosk
-from kiosk_project.core.order_modes import order_mode_pricing
+from kiosk_project.core.order_modes import kiosk_default_order_mode, order_mode_pricing
 from orders.presenters import LINE_KEYS, TOTAL_KEYS
 
 
@@ -59,7 +59,7 @@ def quote_payload(priced: PricedCart) -> dict[str, Any]:
 
 def order_quote(*, kiosk: Kiosk, data: dict[str, Any]) -> PricedCart:
     """Price a cart from the cached catalog; raises pricing errors, never calls Rista."""
-    mode = data["order_mode"]
+    mode = data.get("order_mode") or kiosk_default_order_mode(kiosk.allowed_order_modes)
     if kiosk.allowed_order_modes and mode not in kiosk.allowed_order_modes:
         raise OrderModeNotAllowed(details={"order_mode": mode, "allowed": list(kiosk.allowed_order_modes)})
     rista = order_mode_pricing(mode)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.db import connection
-
 from kiosk_project.core.errors import NotFound
 from orders.models import Order, OrderEvent
 
@@ -16,7 +14,8 @@ class OrderNotFound(NotFound):
     message = "No such order."
 
 
-def _uuid(value: Any) -> UUID:
+def order_uuid(value: Any) -> UUID:
+    """An order id from a URL; anything that is not a UUID is simply not found."""
     try:
         return UUID(str(value))
     except ValueError as exc:
@@ -24,37 +23,11 @@ def _uuid(value: Any) -> UUID:
 
 
 def order_get_for_kiosk(*, order_id: Any, device_id: int) -> Order:
-    order = (Order.objects.filter(pk=_uuid(order_id), device_id=device_id)
+    order = (Order.objects.filter(pk=order_uuid(order_id), device_id=device_id)
              .prefetch_related("lines").first())
     if order is None:
         raise OrderNotFound()
     return order
-
-
-_STATUS_SQL = "SELECT order_number, status, kitchen_status, updated_at FROM {table} WHERE id = %s AND device_id = %s"
-
-
-def order_status_for_kiosk(*, order_id: Any, device_id: int) -> dict[str, Any]:
-    """One primary-key read of the four fields the polling screen needs.
-
-    Plain SQL on purpose: every waiting kiosk polls this every 3 s, and building
-    the equivalent ORM query cost more CPU than PostgreSQL spent answering it.
-    """
-    pk = _uuid(order_id)
-    table = connection.ops.quote_name(Order._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(_STATUS_SQL.format(table=table),
-                       [Order._meta.pk.get_db_prep_value(pk, connection), device_id])  # type: ignore[union-attr]
-        row = cursor.fetchone()
-    if row is None:
-        raise OrderNotFound()
-    order_number, status, kitchen_status, updated_at = row
-    column = Order._meta.get_field("updated_at").cached_col  # type: ignore[union-attr]
-    # SQLite (make run) hands back text; apply the converters the ORM would.
-    for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
-        updated_at = convert(updated_at, column, connection)
-    return {"id": pk, "order_number": order_number, "status": status, "kitchen_status": kitchen_status,
-            "updated_at": updated_at}
 
 
 def order_history(order: Order) -> list[dict[str, Any]]:

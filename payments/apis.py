@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -14,19 +14,21 @@ from rest_framework.views import APIView
 
 from kiosk_project.core.apis import KioskApi
 from kiosk_project.core.client_address import client_address
-from kiosk_project.core.inputs import MoneyField
+from kiosk_project.core.inputs import MoneyField, StrictSerializer
+from kiosk_project.core.openapi import error_responses
 from kiosk_project.core.ratelimit import check_rate
 from payments.conf import conf
 from payments.models import Payment, PaymentStatus
-from payments.qr import qr_svg
+from payments.qr import qr_image, qr_svg
+from payments.schemas import PaymentDetailSchema, PaymentInitiatedSchema, WebhookAnswerSchema
 from payments.selectors import payment_get_for_kiosk
 from payments.services import payment_initiate
 from payments.webhooks import webhook_receive
 
 
-class PaymentInitiateInput(serializers.Serializer):
+class PaymentInitiateInput(StrictSerializer):
     order_id = serializers.UUIDField()
-    amount = MoneyField()  # a JSON number in rupees, at most 2 decimals (never a string or float math)
+    amount = MoneyField()  # rupees: a JSON number or a decimal string, at most 2 decimals (never float math)
 
 
 def _iso(value: Any) -> str | None:
@@ -37,9 +39,11 @@ def initiation_payload(payment: Payment) -> dict[str, Any]:
     return {
         "order_id": str(payment.order_id),
         "payment_id": str(payment.id),
+        "merchant_reference": payment.merchant_reference,
         "amount": payment.amount,
-        "qr_string": payment.qr_string,
-        "qr_svg": qr_svg(payment.qr_string),
+        "qr_string": payment.qr_string or None,
+        "qr_svg": qr_svg(payment.qr_string) if payment.qr_string else None,
+        "qr_image": qr_image(payment.qr_string, payment.qr_image),
         "expires_at": _iso(payment.expires_at),
     }
 
@@ -49,6 +53,7 @@ def payment_payload(payment: Payment) -> dict[str, Any]:
     return {
         "payment_id": str(payment.id),
         "order_id": str(payment.order_id),
+        "merchant_reference": payment.merchant_reference,
         "order_status": payment.order.status,
         "status": payment.status,
         "amount": payment.amount,
@@ -64,12 +69,10 @@ class PaymentInitiateApi(KioskApi):
     @extend_schema(
         summary="Get a UPI QR for a PENDING order (the same one while it is valid)",
         request=PaymentInitiateInput,
-        responses={201: inline_serializer("PaymentInitiated", {
-            "order_id": serializers.UUIDField(), "payment_id": serializers.UUIDField(),
-            "amount": serializers.DecimalField(max_digits=12, decimal_places=2),
-            "qr_string": serializers.CharField(), "qr_svg": serializers.CharField(),
-            "expires_at": serializers.DateTimeField()}),
-            404: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT, 502: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT},
+        responses={201: PaymentInitiatedSchema, **error_responses({
+            400: ("VALIDATION_ERROR", "MALFORMED_REQUEST"), 404: ("ORDER_NOT_FOUND",),
+            409: ("ORDER_NOT_PAYABLE", "AMOUNT_MISMATCH", "PAYMENT_IN_PROGRESS"),
+            502: ("PAYMENT_GATEWAY_REJECTED",), 503: ("PAYMENT_GATEWAY_UNAVAILABLE",)})},
     )
     def post(self, request: Request) -> Response:
         check_rate(scope="payment_initiate", ident=self.kiosk.id, limit=conf("PAYMENT_INITIATE_RATE_LIMIT_PER_MINUTE"))
@@ -82,7 +85,8 @@ class PaymentInitiateApi(KioskApi):
 
 
 class PaymentDetailApi(KioskApi):
-    @extend_schema(summary="A payment attempt's status", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(summary="A payment attempt's status",
+                   responses={200: PaymentDetailSchema, **error_responses({404: ("PAYMENT_NOT_FOUND",)})})
     def get(self, request: Request, payment_id: str) -> Response:
         payment = payment_get_for_kiosk(payment_id=payment_id, device_id=self.kiosk.id)
         return Response(payment_payload(payment))
@@ -95,7 +99,8 @@ class PaymentWebhookApi(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(summary="PhonePe callback (v1 X-VERIFY or v2 Authorization)", request=OpenApiTypes.OBJECT,
-                   responses={200: OpenApiTypes.OBJECT, 401: OpenApiTypes.OBJECT})
+                   responses={200: WebhookAnswerSchema, **error_responses({
+                       400: ("WEBHOOK_INVALID", "MALFORMED_REQUEST"), 401: ("WEBHOOK_UNAUTHORIZED",)}, kiosk=False)})
     def post(self, request: Request) -> Response:
         result = webhook_receive(headers=request.headers, body=request.body, remote_addr=client_address(request.META))
         return Response({"status": result.status})

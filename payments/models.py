@@ -72,6 +72,8 @@ class Payment(models.Model):
     amount_paise = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.CREATED)
     qr_string = models.TextField(blank=True, default="", help_text="The UPI intent string encoded in the QR.")
+    qr_image = models.TextField(blank=True, default="",
+                                help_text="PhonePe's QR as a data: URI, when it gave an image and no UPI link.")
     expires_at = models.DateTimeField(null=True, blank=True, help_text="When PhonePe stops accepting this QR.")
     paid_amount = money(null=True, blank=True, help_text="What PhonePe says was paid.")
     provider_txn_id = models.CharField(max_length=64, blank=True, default="")
@@ -112,6 +114,9 @@ class Payment(models.Model):
             models.Index(fields=["next_check_at"], condition=Q(status__in=OPEN_STATUSES),
                          name="payment_open_due_check"),
             models.Index(fields=["order", "-created_at"], name="payment_order_recent"),
+            # A callback that names the payment only by PhonePe's orderId is looked up by it.
+            models.Index(fields=["provider_order_id"], condition=~Q(provider_order_id=""),
+                         name="payment_provider_order_id"),
             models.Index(fields=["flagged_at"], condition=Q(flagged_at__isnull=False), name="payment_flagged"),
         ]
 

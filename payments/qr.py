@@ -8,6 +8,7 @@ lives as long as the QR can be paid. A status read never renders one.
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import io
@@ -63,3 +64,11 @@ def qr_svg(qr_string: str, scale: int = 4) -> str:
     except Exception:
         log.warning("could not share a rendered QR", extra={"key": key})
     return svg
+
+
+def qr_image(qr_string: str, provider_image: str = "") -> str:
+    """A data: URI the kiosk can put in an <img>, whichever form PhonePe gave: our SVG of the UPI link, or
+    PhonePe's own PNG when it gave an image only (payments.gateway.base.qr_from_answer)."""
+    if qr_string:
+        return "data:image/svg+xml;base64," + base64.b64encode(qr_svg(qr_string).encode()).decode()
+    return provider_image

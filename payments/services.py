@@ -243,11 +243,12 @@ def _initiate_succeeded(*, payment_id: Any, result: InitiateResult) -> Payment:
     now = timezone.now()
     payment.provider_order_id = result.provider_order_id[:64]
     payment.qr_string = result.qr_string
+    payment.qr_image = result.qr_image
     payment.expires_at = result.expires_at
     payment.initiated_at = now
     payment.next_check_at = now + timedelta(seconds=next_check_delay(0.0, horizon_of(payment)) or 0)
-    payment_transition(payment, to=PaymentStatus.PENDING, fields=["provider_order_id", "qr_string", "expires_at",
-                                                                  "initiated_at", "next_check_at"])
+    payment_transition(payment, to=PaymentStatus.PENDING, fields=["provider_order_id", "qr_string", "qr_image",
+                                                                  "expires_at", "initiated_at", "next_check_at"])
     ledger_record(source=EventSource.INITIATE, reference=payment.merchant_reference, state="INITIATED",
                   payload=result.raw, payment_id=payment.id)
     return payment

@@ -24,6 +24,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -96,9 +97,20 @@ def webhook_receive(*, headers: Mapping[str, str], body: bytes, remote_addr: str
     except WebhookMalformed as exc:
         log.warning("verified callback could not be read", extra={"family": family, "error": str(exc)})
         raise WebhookInvalid(details={"reason": str(exc)}) from exc
-    if event.kind == "refund" or Refund.objects.filter(merchant_refund_id=event.reference).exists():
+    if event.kind == "payment" and not event.reference:
+        event = _by_provider_order_id(event)
+    elif event.kind == "refund" or Refund.objects.filter(merchant_refund_id=event.reference).exists():
         return _refund_event(event, gateway.source, remote_addr)
     return _payment_event(event, gateway.source, remote_addr)
+
+
+def _by_provider_order_id(event: WebhookEvent) -> WebhookEvent:
+    """A payment callback naming only PhonePe's orderId (an older documented shape): our reference from the
+    orderId the pay answer gave us. Unknown ids keep the orderId as the reference, so the ledger still records
+    (and dedupes) them and the receiver ignores them like any unknown reference."""
+    reference = (Payment.objects.filter(provider_order_id=event.provider_order_id)
+                 .values_list("merchant_reference", flat=True).first())
+    return dataclasses.replace(event, reference=reference or event.provider_order_id)
 
 
 def _reject(remote_addr: str | None, family: str, reason: str) -> None:

@@ -1,12 +1,18 @@
-"""Run a command with real PostgreSQL and Redis available.
+"""Run a command with real PostgreSQL, Redis and RabbitMQ available.
 
     python scripts/testservices.py -- pytest -q
 
-DATABASE_URL / REDIS_URL already set: the command runs against them.
+DATABASE_URL / REDIS_URL / RABBITMQ_URL already set: the command runs against them.
 Otherwise a throwaway server is started from the installed binaries on a free
-port (data in a temp dir, deleted afterwards). On a Debian machine without the
-binaries, running as root, the `postgresql` / `redis-server` packages are
-installed first; elsewhere we say exactly what to install.
+port (data in a temp dir, deleted afterwards), the three at the same time
+(RabbitMQ takes several seconds). On a Debian machine without the binaries,
+running as root, the `postgresql` / `redis-server` / `rabbitmq-server` packages
+are installed first; elsewhere we say exactly what to install.
+
+The suite's Celery broker (CELERY_BROKER_URL) stays Redis, the broker of the
+simple modes; RABBITMQ_URL is production's broker, for the tests that run
+workers on it (kds_bridge/tests/test_rabbitmq.py). `RabbitMQ` below is also a
+private node a test or the soak may restart.
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 
 def free_port() -> int:
@@ -142,6 +149,113 @@ def redis() -> Iterator[str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+RABBITMQ_HOME = "/usr/lib/rabbitmq/bin"  # Debian's scripts; /usr/sbin/rabbitmq-server would su to its user
+
+
+def rabbitmq_binary() -> str | None:
+    for candidate in (os.path.join(RABBITMQ_HOME, "rabbitmq-server"), shutil.which("rabbitmq-server")):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    return None
+
+
+class RabbitMQ:
+    """A RabbitMQ node of our own: a private node name, AMQP and distribution ports, config, cookie, logs
+    and mnesia directory under one temp dir; nothing of the machine's own node (/etc/rabbitmq) is read.
+
+    `stop()` and `start()` again keep the mnesia directory, so durable queues and persistent messages
+    survive, as a restarted production broker's do. `close()` stops it and deletes everything.
+    """
+
+    def __init__(self) -> None:
+        binary = rabbitmq_binary()
+        if binary is None:
+            apt_install("rabbitmq-server")
+            binary = rabbitmq_binary() or sys.exit("[testservices] rabbitmq-server not found")
+        self.binary = binary
+        self.tmp = tempfile.mkdtemp(prefix="kiosk-rabbitmq-")
+        self.port, self.dist_port = free_port(), free_port()
+        self.node = f"kiosk{self.port}@localhost"
+        with open(os.path.join(self.tmp, "rabbitmq.conf"), "w") as conf:
+            # guest/guest from loopback only (RabbitMQ's default), no management plugin: fast start.
+            conf.write(f"listeners.tcp.1 = 127.0.0.1:{self.port}\n")
+        with open(os.path.join(self.tmp, "enabled_plugins"), "w") as plugins:
+            plugins.write("[].\n")
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}//"
+
+    def _env(self) -> dict[str, str]:
+        t = self.tmp
+        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": t,  # HOME: a private Erlang cookie
+                "LANG": "C.UTF-8", "RABBITMQ_NODENAME": self.node, "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+                "RABBITMQ_NODE_PORT": str(self.port), "RABBITMQ_DIST_PORT": str(self.dist_port),
+                "RABBITMQ_CONFIG_FILE": os.path.join(t, "rabbitmq.conf"),
+                "RABBITMQ_CONF_ENV_FILE": os.path.join(t, "rabbitmq-env.conf"),  # absent: not /etc's
+                "RABBITMQ_ENABLED_PLUGINS_FILE": os.path.join(t, "enabled_plugins"),
+                "RABBITMQ_MNESIA_BASE": os.path.join(t, "mnesia"), "RABBITMQ_LOG_BASE": os.path.join(t, "log"),
+                "RABBITMQ_PID_FILE": os.path.join(t, "rabbitmq.pid"), "ERL_EPMD_ADDRESS": "127.0.0.1"}
+
+    def start(self, timeout: float = 60) -> None:
+        self.proc = subprocess.Popen([self.binary], env=self._env(), cwd=self.tmp, stdout=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(self.tmp, "stderr.log"), "a"),  # noqa: SIM115
+                                     start_new_session=True)
+        wait_port(self.port, self.proc, "rabbitmq", timeout)
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float) -> None:
+        """The port opens before the broker is booted: ready once an AMQP login succeeds."""
+        import amqp  # Celery's own AMQP client (a dependency of kombu)
+
+        deadline = time.time() + timeout
+        while True:
+            try:
+                conn = amqp.Connection(f"127.0.0.1:{self.port}", userid="guest", password="guest",  # noqa: S106
+                                       connect_timeout=1)
+                conn.connect()
+                conn.close()
+                return
+            except Exception:
+                if self.proc is not None and self.proc.poll() is not None:
+                    sys.exit(f"[testservices] rabbitmq exited early with code {self.proc.returncode}")
+                if time.time() > deadline:
+                    sys.exit(f"[testservices] rabbitmq did not accept logins within {timeout}s")
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        """SIGTERM to the node: a clean shutdown, as `docker stop` or systemd does (it closes its clients'
+        connections; their unacknowledged messages go back to their queues)."""
+        if self.proc is None:
+            return
+        group, deadline = self.proc.pid, time.time() + 30
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGTERM)  # the start script and the Erlang VM (beam.smp) under it
+            while time.time() < deadline:  # the VM outlives the script by a moment: gone means all gone
+                self.proc.poll()
+                os.killpg(group, 0)
+                time.sleep(0.05)
+            os.killpg(group, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self.proc = None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def rabbitmq() -> Iterator[str]:
+    node = RabbitMQ()
+    try:
+        node.start()
+        say(f"RabbitMQ ({node.node}) on 127.0.0.1:{node.port}")
+        yield node.url
+    finally:
+        node.close()
+
+
 def _user_exists(name: str) -> bool:
     try:
         pwd.getpwnam(name)
@@ -156,12 +270,42 @@ def main(argv: list[str]) -> int:
     command = argv[argv.index("--") + 1:]
     with contextlib.ExitStack() as stack:
         env = dict(os.environ)
-        if not env.get("DATABASE_URL"):
-            env["DATABASE_URL"] = stack.enter_context(postgres())
-        if not env.get("REDIS_URL"):
-            env["REDIS_URL"] = stack.enter_context(redis())
+        wanted: dict[str, Callable[[], contextlib.AbstractContextManager[str]]] = {
+            "DATABASE_URL": postgres, "REDIS_URL": redis, "RABBITMQ_URL": rabbitmq}
+        env.update(start_in_parallel(stack, {name: cm for name, cm in wanted.items() if not env.get(name)}))
         env.setdefault("CELERY_BROKER_URL", env["REDIS_URL"].rsplit("/", 1)[0] + "/1")
         return run_command(command, env)
+
+
+def start_in_parallel(stack: contextlib.ExitStack,
+                      servers: dict[str, Callable[[], contextlib.AbstractContextManager[str]]]) -> dict[str, str]:
+    """Enter each server's context manager on its own thread (RabbitMQ alone takes seconds); each is
+    exited by `stack`, including those that started when another failed."""
+    urls: dict[str, str] = {}
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+
+    def start(name: str, make: Callable[[], contextlib.AbstractContextManager[str]]) -> None:
+        cm = make()
+        try:
+            url = cm.__enter__()
+        except BaseException as exc:  # sys.exit in a helper: report it from the main thread
+            with lock:
+                failures.append(exc)
+            return
+        with lock:
+            urls[name] = url
+            stack.push(cm.__exit__)
+
+    threads = [threading.Thread(target=start, args=item, daemon=True) for item in servers.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        stack.close()
+        raise failures[0]
+    return urls
 
 
 def run_command(command: list[str], env: dict[str, str]) -> int:

@@ -1,4 +1,4 @@
-"""Real Celery processes for the kitchen tests: workers, beat, and a private Redis broker to restart.
+"""Real Celery processes for the kitchen tests: workers, beat, and private brokers (Redis, RabbitMQ) to restart.
 
 A worker is `celery -A kiosk_project worker -P prefork`, a subprocess against this test's PostgreSQL
 database and the Rista sandbox, in its own process group. The suite's Redis is also the cache, so a
@@ -98,11 +98,12 @@ class Celery:
     def env(self) -> dict[str, str]:
         return worker_env(self.rista, **self.env_extra)
 
-    def worker(self, *flags: str, concurrency: int = 1, default_flags: bool = True) -> Proc:
-        """`flags` replace DEFAULT_WORKER_FLAGS; `default_flags=False` starts Celery's own defaults."""
+    def worker(self, *flags: str, concurrency: int = 1, default_flags: bool = True, queues: str = "") -> Proc:
+        """`flags` replace DEFAULT_WORKER_FLAGS; `default_flags=False` starts Celery's own defaults.
+        `queues` ("kitchen", "payments,menu") is passed as -Q; without it the worker consumes every queue."""
         flags = flags or (DEFAULT_WORKER_FLAGS if default_flags else ())
-        proc = Proc(["worker", "-P", "prefork", "-c", str(concurrency), *flags,
-                     "-Q", "celery", "-l", "INFO", "-n", f"kds-test-{uuid.uuid4().hex[:8]}@%h"],
+        proc = Proc(["worker", "-P", "prefork", "-c", str(concurrency), *flags, *(["-Q", queues] if queues else []),
+                     "-l", "INFO", "-n", f"kds-test-{uuid.uuid4().hex[:8]}@%h"],
                     self.env(), self.tmp_path / f"worker{len(self.procs)}.log")
         self.procs.append(proc)
         proc.wait_logged(b" ready.")
@@ -223,11 +224,17 @@ def use_broker(url: str) -> Iterator[None]:
         # broker URL (kombu.pools), so switching back finds the old one, open, again.
         app._after_fork()
 
-    previous = app.conf.broker_url
+    # broker_read_url/broker_write_url: Celery fills them in from broker_url once, at the first connection,
+    # and publishes to broker_write_url from then on; left alone, this process kept publishing to the old one.
+    names = ("broker_url", "broker_read_url", "broker_write_url", "broker_transport", "broker_transport_options")
+    previous = {name: app.conf[name] for name in names}
     reset_pools()
-    app.conf.broker_url = url
+    app.conf.broker_url = app.conf.broker_read_url = app.conf.broker_write_url = url
+    if url.startswith("amqp"):  # the transport and its options follow the URL, as settings/base.py chooses them
+        app.conf.broker_transport, app.conf.broker_transport_options = None, {"confirm_publish": True}
     try:
         yield
     finally:
         reset_pools()
-        app.conf.broker_url = previous
+        for name, value in previous.items():
+            app.conf[name] = value

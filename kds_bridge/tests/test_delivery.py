@@ -81,15 +81,15 @@ def test_the_hand_off_refuses_to_run_outside_the_confirming_transaction(place_or
 @pytest.mark.django_db(transaction=True)
 def test_the_publish_after_commit_puts_ids_only_on_the_real_broker(place_order):
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    broker.delete("celery")
+    broker.delete("kitchen")
     order_id = place_order()["order_id"]
     confirm(order_id)
     delivery = KitchenDelivery.objects.get(order_id=order_id)
-    messages = [json.loads(raw) for raw in broker.lrange("celery", 0, -1)]
+    messages = [json.loads(raw) for raw in broker.lrange("kitchen", 0, -1)]
     ours = [m for m in messages if m["headers"]["task"] == "kds_bridge.tasks.kitchen_send_task"]
     assert len(ours) == 1
     assert ours[0]["headers"]["argsrepr"] == repr((str(delivery.pk),))
-    broker.delete("celery")
+    broker.delete("kitchen")
 
 
 # --- sending -----------------------------------------------------------------------------------
@@ -344,16 +344,16 @@ def test_the_sweeper_recovers_a_lost_enqueue(rista, place_order, settings):
     order_id = place_order()["order_id"]
     confirm(order_id)
     delivery = KitchenDelivery.objects.get(order_id=order_id)
-    broker.delete("celery")  # the broker lost the message (or the process died before publishing)
+    broker.delete("kitchen")  # the broker lost the message (or the process died before publishing)
 
     assert kitchen_deliveries_sweep() == []  # too fresh: its own task may still be on the way
     backdate(order_id, settings.KDS_SWEEP_AFTER_SECONDS + 1)
     assert kitchen_deliveries_sweep() == [str(delivery.pk)]
     assert kitchen_deliveries_sweep() == []  # stamped: not re-enqueued while its task waits
-    queued = [json.loads(raw)["headers"] for raw in broker.lrange("celery", 0, -1)]
+    queued = [json.loads(raw)["headers"] for raw in broker.lrange("kitchen", 0, -1)]
     assert [(h["task"], h["argsrepr"]) for h in queued] == [
         ("kds_bridge.tasks.kitchen_send_task", repr((str(delivery.pk),)))]
-    broker.delete("celery")
+    broker.delete("kitchen")
 
     assert kitchen_send_task.apply(args=[str(delivery.pk)]).result == AttemptOutcome.DELIVERED
     assert len(rista.sales) == 1

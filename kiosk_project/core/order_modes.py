@@ -24,6 +24,17 @@ def order_modes() -> list[str]:
     return list(settings.ORDER_CHANNELS)
 
 
+def kiosk_order_modes(allowed: tuple[str, ...] | list[str]) -> list[str]:
+    """The modes a kiosk takes orders in: its own list (an empty list: every mode), in the settings' order."""
+    return [mode for mode in order_modes() if not allowed or mode in allowed]
+
+
+def kiosk_default_order_mode(allowed: tuple[str, ...] | list[str]) -> str:
+    """The mode an order without `order_mode` gets: ORDER_DEFAULT_MODE where the kiosk takes it, else its first."""
+    modes = kiosk_order_modes(allowed)
+    return settings.ORDER_DEFAULT_MODE if settings.ORDER_DEFAULT_MODE in modes or not modes else modes[0]
+
+
 def order_mode_pricing(mode: str) -> ModePricing:
     """The channel and charge mode for ``mode`` (``KeyError`` for a mode that does not exist).
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from kiosk_project.settings.dotenv import load_dot_env
 
@@ -31,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc as our own static files
     "kiosk_project.core",
     "catalog",
     "orders",
@@ -117,6 +119,16 @@ if DB_IS_POSTGRES:
         "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3,
         "tcp_user_timeout": int(DB_QUERY_TIMEOUT * 1000),
     })
+    # DB_PGBOUNCER=true: DATABASE_URL is PgBouncer in transaction pooling mode (docs/deploy.md). Each
+    # transaction may run on another server connection, so nothing may outlive one: no server-side cursors
+    # (Django's .iterator() opens one), and no `options` startup parameter, which PgBouncer refuses
+    # ("unsupported startup parameter: options"): statement_timeout is then the role's own setting,
+    # `ALTER ROLE kiosk SET statement_timeout = '5s'` (DB_STATEMENT_TIMEOUT_MS still sets the client-side
+    # deadline). Django binds parameters client-side and psycopg prepares nothing (prepare_threshold None).
+    DB_PGBOUNCER = env.bool("DB_PGBOUNCER", default=False)
+    if DB_PGBOUNCER:
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        del DATABASES["default"]["OPTIONS"]["options"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (Redis when REDIS_URL is set) ----------------------------------------------------
@@ -144,8 +156,12 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 # With no broker configured at all, tasks run eagerly (make run's embedded mode).
 # They are still fired from transaction.on_commit, so "after commit" holds everywhere.
 CELERY_TASK_ALWAYS_EAGER = not (env("CELERY_BROKER_URL", default="") or REDIS_URL)
-# On Redis, kombu's transport with the fix for the worker dying on a broker restart (kiosk_project/broker.py).
-if CELERY_BROKER_URL.startswith("redis://"):
+# Production and docker compose run RabbitMQ (amqp://); Redis stays the broker of the simple modes (`make run`
+# with REDIS_URL, a one-box install). On Redis, kombu's transport with the fix for the worker dying on a broker
+# restart (kiosk_project/broker.py).
+BROKER_IS_REDIS = CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+BROKER_IS_AMQP = CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://"))
+if BROKER_IS_REDIS:
     CELERY_BROKER_TRANSPORT = "kiosk_project.broker:Transport"
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_SERIALIZER = "json"
@@ -164,7 +180,27 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
 # No countdown/ETA may exceed this, or Redis redelivers the message while it waits.
 CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
+if BROKER_IS_AMQP:
+    # RabbitMQ confirms each publish once it has the message (durable queue, persistent message), so a publish
+    # that returned is on disk at the broker; one that failed is counted and the outbox sweeper sends it again.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
+    # AMQP heartbeats: a broker that vanished without closing the socket is noticed within about a minute.
+    CELERY_BROKER_HEARTBEAT = env.int("CELERY_BROKER_HEARTBEAT", default=30)
+# Three queues, so that one kind of work piling up never delays another: `payments` (the reconciler that
+# confirms payments whose callback was lost, expiry, refunds, the back office's alerts), `kitchen` (sends to
+# Rista, its retries, the sweeper: a Rista outage piles up here) and `menu` (catalogue refreshes). Production
+# runs a worker per queue (`-Q payments`, ...); a worker started without -Q consumes all three, so one box and
+# `make run` need a single worker. Every task has a route (kiosk_project/core/tests/test_queues.py checks it).
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in ("payments", "kitchen", "menu")]
+CELERY_TASK_DEFAULT_QUEUE = "payments"
+CELERY_TASK_CREATE_MISSING_QUEUES = False  # a route to a queue nobody consumes is an error, not a silent queue
+CELERY_TASK_ROUTES = {
+    "payments.tasks.*": {"queue": "payments"},
+    "backoffice.tasks.*": {"queue": "payments"},
+    "kds_bridge.tasks.*": {"queue": "kitchen"},
+    "catalog.tasks.*": {"queue": "menu"},
+}
 CELERY_TIMEZONE = env("TIME_ZONE", default="Asia/Kolkata")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Worker liveness (kiosk_project/worker_liveness.py): the worker touches this file while it is connected
@@ -219,11 +255,23 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Menu, checkout, payment and kitchen status for self-ordering kiosks.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from drf-spectacular-sidecar's static files: no CDN, a pinned version, works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "KitchenStatusEnum": "orders.models.KitchenStatus",
+        "PaymentStatusEnum": "payments.models.PaymentStatus",
+        "OrderModeEnum": "orders.models.OrderMode",
+    },
 }
 
 # --- Product configuration (names from the product brief) ---------------------------------
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 KIOSK_BRANCH_CODE = env("KIOSK_BRANCH_CODE", default="BLR01")
+KIOSK_BRANCH_NAME = env("KIOSK_BRANCH_NAME", default="") or KIOSK_BRANCH_CODE  # shown by GET /api/v1/kiosk
 KIOSK_DEFAULT_CHANNEL = env("KIOSK_DEFAULT_CHANNEL", default="Takeaway")
 KIOSK_CHANNELS = env.list("KIOSK_CHANNELS", default=[KIOSK_DEFAULT_CHANNEL])
 CATALOG_REQUIRE_KIOSK_KEY = env.bool("CATALOG_REQUIRE_KIOSK_KEY", default=False)
@@ -248,6 +296,8 @@ CATALOG_CACHE_TTL = env.int("CATALOG_CACHE_TTL", default=24 * 3600)
 CATALOG_REFRESH_AFTER = env.int("CATALOG_REFRESH_AFTER", default=300)
 CATALOG_FILL_WAIT = env.float("CATALOG_FILL_WAIT", default=3.0)
 CATALOG_FILL_LOCK_TTL = env.int("CATALOG_FILL_LOCK_TTL", default=15)
+# Menu webhooks within this many seconds share one refresh per channel (catalog/webhook_refresh.py).
+CATALOG_WEBHOOK_COALESCE_SECONDS = env.float("CATALOG_WEBHOOK_COALESCE_SECONDS", default=1.0)
 # The WSGI fast path keeps each process's copy of a fresh menu this long (0 turns it off).
 CATALOG_FAST_PATH_TTL = env.float("CATALOG_FAST_PATH_TTL", default=1.0)
 

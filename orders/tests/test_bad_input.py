@@ -35,7 +35,14 @@ BAD_BODIES = {
     "unknown order mode": {"items": [GOOD_LINE], "order_mode": "drive_through"},
     "extra top-level field": {"items": [GOOD_LINE], "discount": 100},
     "price smuggled at top level": {"items": [GOOD_LINE], "price": 1},
-    "string total": {"items": [GOOD_LINE], "total_amount_include_tax": "115.50"},
+    "three-decimal string total": {"items": [GOOD_LINE], "total_amount_include_tax": "115.505"},
+    "string total with spaces": {"items": [GOOD_LINE], "total_amount_include_tax": " 115.50"},
+    "exponent string total": {"items": [GOOD_LINE], "total_amount_include_tax": "1.155e2"},
+    "negative string total": {"items": [GOOD_LINE], "total_amount_include_tax": "-1"},
+    "empty string total": {"items": [GOOD_LINE], "total_amount_include_tax": ""},
+    "price smuggled into an item": {"items": [{**GOOD_LINE, "price": 1}]},
+    "field smuggled into an option": {"items": [{**GOOD_LINE, "options": [{"option_id": "a", "price": 0}]}]},
+    "item_id and item_sku_id disagree": {"items": [{**GOOD_LINE, "item_id": "9"}]},
     "negative total": {"items": [GOOD_LINE], "total_amount_include_tax": -1},
     "three-decimal total": {"items": [GOOD_LINE], "total_amount_include_tax": 115.505},
     "options not a list": {"items": [{**GOOD_LINE, "options": "none"}]},
@@ -59,12 +66,33 @@ def test_bad_bodies_are_refused_in_the_envelope(name, path, kiosk_client, menu):
     assert Order.objects.count() == 0
 
 
-def test_prices_smuggled_into_items_are_ignored(kiosk_client, menu):
-    body = {"items": [{"item_sku_id": "1", "quantity": 2, "price": 1, "unit_price": 1, "total": 1},
-                      {"item_sku_id": "9", "quantity": 1, "price": 0}]}
+def test_fields_smuggled_into_items_are_refused_by_name(kiosk_client, menu):
+    body = {"items": [{"item_sku_id": "1", "quantity": 2},
+                      {"item_sku_id": "9", "quantity": 1, "price": 0, "unit_price": 0}]}
     resp = kiosk_client.post("/api/v1/orders", body, format="json")
-    assert resp.status_code == 201
-    assert resp.json()["total_amount_include_tax"] == 324.5
+    assert resp.status_code == 400
+    error = resp.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert error["details"] == {"items": {"1": {"price": ["Unknown field."], "unit_price": ["Unknown field."]}}}
+    assert Order.objects.count() == 0
+
+
+def test_the_contracts_example_body_is_accepted(kiosk_client, menu):
+    """The customer's documents send `item_id`, totals as strings (toFixed(2)), and no order_mode."""
+    body = {"items": [{"item_id": "1", "quantity": 2}, {"item_id": "9", "quantity": 1}],
+            "total_amount_include_tax": "324.50", "total_amount_exclude_tax": "310"}
+    resp = kiosk_client.post("/api/v1/orders", body, format="json")
+    assert resp.status_code == 201, resp.content
+    order = resp.json()
+    assert (order["order_mode"], order["total_amount_include_tax"]) == ("takeaway", 324.5)
+    assert [line["sku"] for line in order["lines"]] == ["1", "9"]
+
+
+def test_a_string_total_that_differs_is_a_price_change(kiosk_client, menu):
+    body = {"items": [{"item_id": "1", "quantity": 2}, {"item_id": "9", "quantity": 1}],
+            "total_amount_include_tax": "300.00"}
+    resp = kiosk_client.post("/api/v1/orders", body, format="json")
+    assert resp.status_code == 409 and resp.json()["error"]["code"] == "PRICE_CHANGED"
 
 
 @pytest.mark.parametrize("raw, content_type, status", [

@@ -349,7 +349,11 @@ def test_status_is_cheap_and_revalidates(kiosk_client, place_order, django_asser
         resp = kiosk_client.get(url)
     assert resp.status_code == 200
     assert resp.json() == {"order_id": order["order_id"], "order_number": "K001", "status": "PENDING",
-                           "kitchen_status": "NOT_SENT", "updated_at": resp.json()["updated_at"]}
+                           "kitchen_status": "NOT_SENT", "updated_at": resp.json()["updated_at"],
+                           "expires_at": order["expires_at"], "payment": {
+                               "status": "NONE", "payment_id": None, "merchant_reference": None,
+                               "failure_code": None, "message": "Tap Pay to get a QR code.", "can_retry": True,
+                               "expires_at": None}}
     assert kiosk_client.get(url, HTTP_IF_NONE_MATCH=resp["ETag"]).status_code == 304
     Order.objects.filter(pk=order["order_id"]).update(status=OrderStatus.CONFIRMED, confirmed_at=timezone.now(),
                                                     updated_at=timezone.now())

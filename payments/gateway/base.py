@@ -12,6 +12,8 @@ Amounts are paise (int) at this boundary and nowhere else.
 from __future__ import annotations
 
 import abc
+import base64
+import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -79,9 +81,36 @@ class WebhookMalformed(Exception):
 @dataclass(frozen=True)
 class InitiateResult:
     provider_order_id: str
-    qr_string: str
+    qr_string: str  # the UPI link the QR encodes ("" when PhonePe gave only an image)
     expires_at: datetime
     raw: dict[str, Any] = field(repr=False)
+    qr_image: str = ""  # PhonePe's own QR as a data: URI, when it gave an image and no UPI link
+
+
+MAX_QR_IMAGE_BYTES = 256 * 1024  # PhonePe's PNGs are a few KB; anything near this is not a QR
+
+
+def qr_from_answer(intent_url: Any, qr_data: Any) -> tuple[str, str] | None:
+    """(qr_string, qr_image) from a UPI_QR pay answer, or None when it holds nothing a kiosk can show.
+
+    PhonePe tells merchants to render the QR from `qrData`, which its documents and SDKs show as a
+    base64 PNG, as a `data:image/png;base64,` URI, or as the UPI string itself; `intentUrl` may be a
+    `upi://` link, PhonePe's sample `ppe://url` (a PhonePe-app link no other UPI app opens), empty or
+    absent. A UPI link is preferred (we render a crisp SVG from it); otherwise PhonePe's image is used.
+    """
+    for candidate in (intent_url, qr_data):
+        if isinstance(candidate, str) and candidate.startswith("upi://"):
+            return candidate, ""
+    if not isinstance(qr_data, str) or not qr_data or len(qr_data) > MAX_QR_IMAGE_BYTES * 4 // 3 + 64:
+        return None
+    encoded = qr_data.removeprefix("data:image/png;base64,")
+    try:
+        png = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not png.startswith(b"\x89PNG\r\n\x1a\n"):
+        return None
+    return "", "data:image/png;base64," + encoded
 
 
 @dataclass(frozen=True)
@@ -111,11 +140,12 @@ class RefundResult:
 @dataclass(frozen=True)
 class WebhookEvent:
     kind: Literal["payment", "refund"]
-    reference: str  # our merchant reference (payment) or merchant refund id (refund)
+    reference: str  # our merchant reference (payment) or merchant refund id (refund); "" if PhonePe left it out
     state: str  # as PhonePe wrote it (COMPLETED, FAILED, CONFIRMED, ...): recorded, never trusted
     amount_paise: int | None
     raw: dict[str, Any] = field(repr=False)
     event: str = ""  # v2 event name / v1 code
+    provider_order_id: str = ""  # PhonePe's orderId, by which a callback without our reference is looked up
 
 
 class Gateway(abc.ABC):

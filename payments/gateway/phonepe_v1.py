@@ -41,6 +41,7 @@ from payments.gateway.base import (
     WebhookUnauthorized,
     error_code_of,
     header,
+    qr_from_answer,
     raise_for_http,
     send,
 )
@@ -141,14 +142,13 @@ class PhonePeV1(Gateway):
             raise GatewayRejected(f"PhonePe pay: {body.get('code')}", code=str(body.get("code") or ""), body=body)
         data = body.get("data") or {}
         instrument = data.get("instrumentResponse") or {}
-        qr = instrument.get("intentUrl") or ""
-        qr_data = instrument.get("qrData") or ""
-        if not qr and isinstance(qr_data, str) and qr_data.startswith("upi://"):
-            qr = qr_data
-        if not qr:
-            raise GatewayRejected("PhonePe pay: answer has no intentUrl", code="NO_QR", body=_without_image(body))
+        qr = qr_from_answer(instrument.get("intentUrl"), instrument.get("qrData"))
+        if qr is None:
+            raise GatewayRejected("PhonePe pay: answer has no UPI link or QR image", code="NO_QR",
+                                  body=_without_image(body))
         # v1 does not say when the QR expires; PhonePe applies its own window, ours is the configured one.
-        return InitiateResult(provider_order_id=str(data.get("transactionId") or ""), qr_string=qr,
+        return InitiateResult(provider_order_id=str(data.get("transactionId") or ""), qr_string=qr[0],
+                              qr_image=qr[1],
                               expires_at=datetime.now(tz=UTC) + timedelta(seconds=expire_after_s),
                               raw=_without_image(body))
 

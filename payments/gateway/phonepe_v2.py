@@ -41,6 +41,7 @@ from payments.gateway.base import (
     WebhookUnauthorized,
     error_code_of,
     header,
+    qr_from_answer,
     raise_for_http,
     send,
 )
@@ -152,18 +153,15 @@ class PhonePeV2(Gateway):
             "paymentFlow": {"type": "PG", "paymentMode": {"type": "UPI_QR"}},
         }
         answer = self._call("POST", PAY_PATH, "pay", body)
-        qr = answer.get("intentUrl") or ""
-        qr_data = answer.get("qrData") or ""
-        if not qr and isinstance(qr_data, str) and qr_data.startswith("upi://"):
-            qr = qr_data  # some answers carry the UPI string itself in qrData
-        if not qr or not answer.get("orderId"):
-            raise GatewayRejected("PhonePe pay: answer has no orderId/intentUrl", code="NO_QR",
+        qr = qr_from_answer(answer.get("intentUrl"), answer.get("qrData"))
+        if qr is None or not answer.get("orderId"):
+            raise GatewayRejected("PhonePe pay: answer has no orderId, or no UPI link or QR image", code="NO_QR",
                                   body=_without_image(answer))
         expire_at = answer.get("expireAt")
         expires = (datetime.fromtimestamp(expire_at / 1000, tz=UTC) if isinstance(expire_at, int | float)
                    else datetime.now(tz=UTC) + timedelta(seconds=expire_after_s))
-        return InitiateResult(provider_order_id=str(answer["orderId"]), qr_string=qr, expires_at=expires,
-                              raw=_without_image(answer))
+        return InitiateResult(provider_order_id=str(answer["orderId"]), qr_string=qr[0], qr_image=qr[1],
+                              expires_at=expires, raw=_without_image(answer))
 
     def status(self, merchant_reference: str) -> StatusResult:
         answer = self._call("GET", ORDER_STATUS_PATH.format(ref=merchant_reference) + "?details=false",
@@ -210,12 +208,18 @@ class PhonePeV2(Gateway):
         kind_type = str(message.get("type") or "")
         is_refund = event.startswith("pg.refund.") or kind_type.startswith("PG_REFUND_")
         reference = payload.get("merchantRefundId" if is_refund else "merchantOrderId")
+        order_id = payload.get("orderId")
+        provider_order_id = order_id if isinstance(order_id, str) and not is_refund else ""
         if not isinstance(reference, str) or not reference:
-            raise WebhookMalformed("payload has no merchant reference")
+            # Older documented order-webhook shapes carry only PhonePe's orderId: the receiver looks it up.
+            if not provider_order_id:
+                raise WebhookMalformed("payload has no merchant reference")
+            reference = ""
         amount = payload.get("amount")
         return WebhookEvent(kind="refund" if is_refund else "payment", reference=reference,
                             state=str(payload.get("state") or event or "UNKNOWN")[:32],
-                            amount_paise=amount if isinstance(amount, int) else None, raw=message, event=event)
+                            amount_paise=amount if isinstance(amount, int) else None, raw=message, event=event,
+                            provider_order_id=provider_order_id[:64])
 
 
 def _refund_result(answer: dict[str, Any]) -> RefundResult:

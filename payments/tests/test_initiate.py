@@ -25,7 +25,8 @@ def pay_calls(phonepe) -> int:
 def test_happy_path_returns_a_qr(gateway_family, phonepe, order, initiate):
     resp = initiate(order)
     body = resp.json()
-    assert set(body) == {"order_id", "payment_id", "amount", "qr_string", "qr_svg", "expires_at"}
+    assert set(body) == {"order_id", "payment_id", "merchant_reference", "amount", "qr_string", "qr_svg", "qr_image",
+                         "expires_at"}
     assert body["order_id"] == order["order_id"]
     assert body["amount"] == 324.5
     assert body["qr_string"].startswith("upi://pay?") and "am=324.50" in body["qr_string"]
@@ -37,7 +38,7 @@ def test_happy_path_returns_a_qr(gateway_family, phonepe, order, initiate):
     assert payment.status == PaymentStatus.PENDING
     assert payment.provider == f"phonepe_{gateway_family}"
     assert (payment.amount, payment.amount_paise) == (Decimal("324.50"), 32450)
-    assert len(payment.merchant_reference) <= 35
+    assert len(payment.merchant_reference) <= 35 and body["merchant_reference"] == payment.merchant_reference
     assert payment.next_check_at == pytest.approx(payment.initiated_at + timedelta(seconds=25),
                                                   abs=timedelta(seconds=1))
     sandbox = phonepe.payment(payment.merchant_reference)
@@ -84,10 +85,21 @@ def test_amount_as_an_equal_decimal_with_trailing_zero_is_accepted(phonepe, orde
     assert resp.status_code == 201, resp.content
 
 
-@pytest.mark.parametrize("amount", ["324.50", True, 324.505, -324.5, "", [324.5]])
-def test_amount_must_be_a_json_number_in_rupees(phonepe, order, initiate, amount):
+@pytest.mark.parametrize("amount", ["324.505", "3.245e2", " 324.50", True, 324.505, -324.5, "", [324.5]])
+def test_amount_must_be_rupees_with_at_most_two_decimals(phonepe, order, initiate, amount):
     resp = initiate(order, amount=amount, expect=400)
     assert resp.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert pay_calls(phonepe) == 0
+
+
+def test_amount_as_a_decimal_string(phonepe, order, initiate):
+    """What a JavaScript kiosk gets from total.toFixed(2)."""
+    assert initiate(order, amount="324.50").json()["amount"] == 324.5
+
+
+def test_unknown_initiation_fields_are_refused(phonepe, order, kiosk_client):
+    resp = kiosk_client.post(INITIATE, {"order_id": order["order_id"], "amount": 324.5, "tip": 10}, format="json")
+    assert resp.status_code == 400 and resp.json()["error"]["details"] == {"tip": ["Unknown field."]}
     assert pay_calls(phonepe) == 0
 
 

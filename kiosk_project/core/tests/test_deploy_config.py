@@ -38,17 +38,32 @@ def test_brief_configuration_names_are_all_used():
 def test_compose_file_wires_the_whole_stack():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert {"web", "worker", "beat", "postgres", "redis", "rista-sandbox", "phonepe-sandbox"} <= set(services)
+    workers = {"worker-payments", "worker-kitchen", "worker-menu"}
+    assert {"web", *workers, "beat", "postgres", "redis", "rabbitmq", "rista-sandbox",
+            "phonepe-sandbox"} <= set(services)
     assert services["postgres"]["image"] == "postgres:16"
     assert services["redis"]["image"] == "redis:7"
+    assert services["rabbitmq"]["image"].startswith("rabbitmq:3")
     assert "gunicorn" in services["web"]["command"]
-    assert services["worker"]["command"].startswith("celery -A kiosk_project worker")
     assert services["beat"]["command"].startswith("celery -A kiosk_project beat")
     env = services["web"]["environment"]
     for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY", "ALLOWED_HOSTS"):
         assert env[name], name
     assert env["DJANGO_SETTINGS_MODULE"] == "kiosk_project.settings.production"
-    assert services["worker"]["environment"] == env  # one set of variables for every app container
+    assert compose_app_env()["CELERY_BROKER_URL"].startswith("amqp://")  # production's broker: RabbitMQ
+    assert "rabbitmq" in services["web"]["depends_on"]
+    # A worker per queue, each alive-checked and restarted; together they consume every queue there is.
+    from django.conf import settings
+
+    consumed = []
+    for name in sorted(workers):
+        command = services[name]["command"].split()
+        assert command[:4] == ["celery", "-A", "kiosk_project", "worker"], name
+        consumed += command[command.index("-Q") + 1].split(",")
+        assert services[name]["environment"] == env  # one set of variables for every app container
+        assert services[name]["restart"] == "unless-stopped", name
+        assert "worker_alive" in services[name]["healthcheck"]["test"], name
+    assert sorted(consumed) == sorted(q.name for q in settings.CELERY_TASK_QUEUES)
 
 
 def test_production_settings_refuse_to_start_without_secrets():
@@ -98,6 +113,7 @@ def test_celery_beat_keeps_its_schedule_file_out_of_the_checkout(tmp_path):
 GOOD_V2 = {
     "SECRET_KEY": "a-real-secret-0b4f9c2e7d1a", "ALLOWED_HOSTS": "kiosk.example.com",
     "DATABASE_URL": "postgres://kiosk@db/kiosk", "REDIS_URL": "redis://cache:6379/0",
+    "CELERY_BROKER_URL": "amqp://kiosk:secret@broker:5672//",
     "PUBLIC_BASE_URL": "https://kiosk.example.com", "RISTA_BASE_URL": "https://api.ristaapps.com/v1",
     "RISTA_API_KEY": "rk-live", "RISTA_SECRET_KEY": "rs-live", "RISTA_WEBHOOK_SECRET": "rw-live",
     "KDS_WEBHOOK_SECRET": "kds-live", "PHONEPE_API": "v2", "PHONEPE_BASE_URL": "https://api.phonepe.com/apis/pg",
@@ -108,6 +124,7 @@ GOOD_V2 = {
 _V2_ONLY = ("PHONEPE_OAUTH_URL", "PHONEPE_CLIENT_ID", "PHONEPE_CLIENT_SECRET", "PHONEPE_CLIENT_VERSION",
             "PHONEPE_WEBHOOK_USERNAME", "PHONEPE_WEBHOOK_PASSWORD")
 GOOD_V1 = {**{k: v for k, v in GOOD_V2.items() if k not in _V2_ONLY}, "PHONEPE_API": "v1",
+           "PHONEPE_BASE_URL": "https://api.phonepe.com/apis/hermes", "PHONEPE_V1_PATH_PREFIX": "",
            "PHONEPE_MERCHANT_ID": "M1LIVEMERCHANT", "PHONEPE_SALT_KEY": "live-salt-1234", "PHONEPE_SALT_INDEX": "2"}
 
 
@@ -120,6 +137,26 @@ def problems(env: dict[str, str]) -> str:
 def test_a_real_configuration_of_either_family_passes():
     assert problems(GOOD_V2) == ""
     assert problems(GOOD_V1) == ""
+    # v1's other spelling: the host as base URL, the production prefix.
+    assert problems({**GOOD_V1, "PHONEPE_BASE_URL": "https://api.phonepe.com", "PHONEPE_V1_PATH_PREFIX": "/apis/hermes"}
+                    ) == ""
+
+
+@pytest.mark.parametrize(("env", "shown"), [
+    # The v1 trap: the production host with settings' default (UAT) prefix still appended.
+    ({k: v for k, v in GOOD_V1.items() if k != "PHONEPE_V1_PATH_PREFIX"},
+     "https://api.phonepe.com/apis/hermes/apis/pg-sandbox"),
+    ({**GOOD_V1, "PHONEPE_BASE_URL": "https://api-preprod.phonepe.com/apis/pg-sandbox"}, "api-preprod"),
+    ({**GOOD_V1, "PHONEPE_BASE_URL": "https://api-preprod.phonepe.com/apis/merchant-simulator"}, "simulator"),
+    ({**GOOD_V2, "PHONEPE_BASE_URL": "https://api-preprod.phonepe.com/apis/pg-sandbox"}, "PHONEPE_BASE_URL"),
+    ({**GOOD_V2, "PHONEPE_OAUTH_URL": "https://api-preprod.phonepe.com/apis/pg-sandbox"}, "PHONEPE_OAUTH_URL"),
+    ({**GOOD_V2, "PHONEPE_BASE_URL": "http://127.0.0.1:8082"}, "127.0.0.1"),
+    ({**GOOD_V2, "PHONEPE_BASE_URL": "http://api.phonepe.com/apis/pg"}, "http://api.phonepe.com"),
+])
+def test_sandbox_and_uat_phonepe_urls_are_refused(env, shown):
+    found = problems(env)
+    assert "PhonePe URLs are not production" in found and shown in found
+    assert problems({**env, "ALLOW_SANDBOX_CREDENTIALS": "true"}) == ""  # docker compose with the sandboxes
 
 
 @pytest.mark.parametrize("env, named", [

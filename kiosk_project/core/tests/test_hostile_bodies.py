@@ -63,6 +63,7 @@ def credentials(kiosk, settings) -> dict[str, dict[str, str]]:
     return {
         "/api/v1/orders": kiosk_key,
         "/api/v1/orders/quote": kiosk_key,
+        "/api/v1/orders/<str:order_id>/cancel": kiosk_key,  # the body is read before the id is looked up
         "/api/v1/payment/initiate": kiosk_key,
         "/api/v1/payment/webhook": {"HTTP_AUTHORIZATION": v2_auth.hexdigest()},
         "/api/v1/catalog/refresh": {"HTTP_X_RISTA_SECRET": settings.RISTA_WEBHOOK_SECRET},

@@ -13,7 +13,7 @@ from kiosk_project.core.tests.servers import PrivateRedis
 
 pytestmark = pytest.mark.django_db
 
-OPS_PATHS = ["/metrics", "/api/schema/", "/api/docs/"]
+OPS_PATHS = ["/metrics", "/api/schema/", "/api/docs/", "/api/redoc/"]
 
 
 def exported(body: str, name: str) -> float | None:
