@@ -66,6 +66,9 @@ PRODUCTION_ENV = {
     "PHONEPE_WEBHOOK_USERNAME": "bench-webhook-user",
     "PHONEPE_WEBHOOK_PASSWORD": "bench-webhook-pass",
     "KDS_WEBHOOK_SECRET": "bench-kds-secret",
+    # Production settings refuse plain-http and sandbox PhonePe URLs (core/deploy_checks.py); the
+    # benchmarks run them against the bundled sandboxes on loopback, as docker compose does.
+    "ALLOW_SANDBOX_CREDENTIALS": "true",
     "LOG_LEVEL": "WARNING",
     # Benchmarks measure throughput, not the per-kiosk limits: 0 = unlimited.
     "ORDER_RATE_LIMIT_PER_MINUTE": "0",
