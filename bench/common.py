@@ -66,8 +66,8 @@ PRODUCTION_ENV = {
     "PHONEPE_WEBHOOK_USERNAME": "bench-webhook-user",
     "PHONEPE_WEBHOOK_PASSWORD": "bench-webhook-pass",
     "KDS_WEBHOOK_SECRET": "bench-kds-secret",
-    # Production settings refuse plain-http and sandbox PhonePe URLs (core/deploy_checks.py); the
-    # benchmarks run them against the bundled sandboxes on loopback, as docker compose does.
+    # Production settings against the local sandboxes (as docker compose runs them): PhonePe's URL is this
+    # machine's, which production otherwise refuses (deploy_checks).
     "ALLOW_SANDBOX_CREDENTIALS": "true",
     "LOG_LEVEL": "WARNING",
     # Benchmarks measure throughput, not the per-kiosk limits: 0 = unlimited.
