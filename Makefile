@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 SOAK_ARGS ?=
 
-.PHONY: install run test lint typecheck bench bench-catalog bench-chain soak clean
+.PHONY: install run test lint typecheck bench bench-catalog bench-capacity bench-chain soak clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ bench: install
 
 bench-catalog: install
 	$(PY) scripts/testservices.py -- $(PY) -m bench.catalog
+
+# Status polls, payment initiation, webhook-to-kitchen and placement, each against its floor (one table).
+bench-capacity: install
+	$(PY) scripts/testservices.py -- $(PY) -m bench.capacity
 
 # A 100-branch chain on one box: 400 kiosks polling, ordering and revalidating menus (docs/performance.md).
 bench-chain: install

@@ -8,6 +8,10 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
 
+# Shared fixtures for every test directory (a test module never imports fixtures from another one):
+# the test broker, real Celery worker and beat processes, a private Redis (testing/realworker.py).
+from testing.realworker import broker, celery_procs, private_redis, start_worker  # noqa: F401
+
 RISTA_API_KEY = "test-rista-key"
 RISTA_SECRET = "test-rista-secret-0123456789abcdefghij"
 RISTA_WEBHOOK_SECRET = "test-rista-webhook-secret"

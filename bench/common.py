@@ -66,6 +66,9 @@ PRODUCTION_ENV = {
     "PHONEPE_WEBHOOK_USERNAME": "bench-webhook-user",
     "PHONEPE_WEBHOOK_PASSWORD": "bench-webhook-pass",
     "KDS_WEBHOOK_SECRET": "bench-kds-secret",
+    # Production settings against the local sandboxes (as docker compose runs them): PhonePe's URL is this
+    # machine's, which production otherwise refuses (deploy_checks).
+    "ALLOW_SANDBOX_CREDENTIALS": "true",
     "LOG_LEVEL": "WARNING",
     # Benchmarks measure throughput, not the per-kiosk limits: 0 = unlimited.
     "ORDER_RATE_LIMIT_PER_MINUTE": "0",

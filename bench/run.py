@@ -1,8 +1,8 @@
-"""`python -m bench.run` (make bench): the catalog and the orders benchmarks, then every table."""
+"""`python -m bench.run` (make bench): the catalog, orders and capacity benchmarks, then every table."""
 
 from __future__ import annotations
 
-from bench import catalog, orders
+from bench import capacity, catalog, orders
 from bench.common import (
     ROOT,
     Stack,
@@ -28,12 +28,16 @@ def main() -> int:
             catalog_data = catalog.run(stack, services)
         with Stack() as stack:
             orders_data = orders.run(stack, services)
+        with Stack() as stack:
+            capacity_data = capacity.run(stack, services)
     print()
     print(machine_line(info))
     print()
     print(catalog.render(catalog_data["scales"]))
     print(orders.render(orders_data))
-    path = write_result("run", {"machine": info, "catalog": catalog_data, "orders": orders_data})
+    print(capacity.render(capacity_data))
+    path = write_result("run", {"machine": info, "catalog": catalog_data, "orders": orders_data,
+                                "capacity": capacity_data})
     say(f"results written to {path.relative_to(ROOT)}")
     return 0
 

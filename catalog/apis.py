@@ -7,13 +7,12 @@ touches a serializer or JSON.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -26,22 +25,19 @@ from catalog.fastpath import etag_matches, requested_channel
 from catalog.menu_document import menu_document
 from catalog.services import catalog_get
 from catalog.webhook_refresh import catalog_refresh_request
-from kiosk_project.core import metrics
 from kiosk_project.core.branch_rules import BRANCH_CODE
 from kiosk_project.core.branches import BranchConfig, branch_config
-from kiosk_project.core.client_address import client_address
 from kiosk_project.core.errors import ApplicationError, NotFound
 from kiosk_project.core.kiosk_auth import IsKiosk, Kiosk, KioskKeyAuthentication
 from kiosk_project.core.openapi import error_responses
 from kiosk_project.core.order_modes import order_modes
+from kiosk_project.core.webhooks import shared_secret_check
 
 log = logging.getLogger(__name__)
 
 
 class WebhookUnauthorized(ApplicationError):
-    status_code = 401
     code = "WEBHOOK_UNAUTHORIZED"
-    message = "Missing or wrong webhook secret."
 
 
 def _branch(request: Request) -> BranchConfig:
@@ -75,6 +71,9 @@ def _channel(request: Request, branch: BranchConfig) -> str:
 
 
 class CatalogApi(APIView):
+    """The menu. Under gunicorn, a hit on a fresh cached copy is answered before Django by catalog.fastpath
+    (same body and headers: catalog/tests/test_fastpath.py); this view serves the rest and every test client."""
+
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
 
@@ -115,11 +114,12 @@ class CatalogApi(APIView):
         branch = _branch(request)
         entry = catalog_get(branch=branch.code, channel=_channel(request, branch))
         body, etag = menu_document(entry, branch.store_status())
+        response: HttpResponse
         if etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
-            response = HttpResponse(status=304)
+            response = HttpResponseNotModified()  # no Content-Type on a 304, as the fast path answers it
         else:
             response = HttpResponse(body, content_type="application/json")
-        patch_vary_headers(response, ["Authorization"])
+        patch_vary_headers(response, ("Accept-Encoding", "Authorization"))  # compression; the kiosk's branch
         response["ETag"] = etag
         response["Cache-Control"] = "no-cache"  # kiosks may keep it, but must revalidate
         response["X-Catalog-Source"] = entry.source
@@ -146,10 +146,10 @@ class CatalogRefreshApi(APIView):
                               **error_responses({400: ("MALFORMED_REQUEST",), 401: ("WEBHOOK_UNAUTHORIZED",),
                                                  503: ("SERVICE_UNAVAILABLE",)}, kiosk=False)})
     def post(self, request: Request) -> Response:
-        if not webhook_secret_ok(request.META.get("HTTP_X_RISTA_SECRET", ""), request.GET.get("token", "")):
-            metrics.incr("webhook.rista_menu.unauthorized")
-            log.warning("rejected menu webhook: bad secret", extra={"remote": client_address(request.META)})
-            raise WebhookUnauthorized()
+        # The secret as the X-Rista-Secret header, or as ?token= in the URL registered with Rista.
+        shared_secret_check(request, meta_header="HTTP_X_RISTA_SECRET", query_param="token",
+                            secret=settings.RISTA_WEBHOOK_SECRET, metric="webhook.rista_menu.unauthorized",
+                            rejected="rejected menu webhook: bad secret", error=WebhookUnauthorized)
         body: dict[str, Any] = request.data if isinstance(request.data, dict) else {}
         context: dict[str, Any] = body["context"] if isinstance(body.get("context"), dict) else {}
         # Routed by Rista's branchCode: one deployment serves every branch (no code: the deployment's own).
@@ -164,12 +164,3 @@ class CatalogRefreshApi(APIView):
         log.info("menu webhook accepted", extra={"type": body.get("type"), "queued": queued.queued,
                                                   "already_queued": queued.already_queued})
         return Response({"queued": queued.queued, "already_queued": queued.already_queued}, status=202)
-
-
-def webhook_secret_ok(header_value: str, token: str) -> bool:
-    """The secret as the X-Rista-Secret header or as ?token= in the registered URL, each compared in constant
-    time (both are always compared, so the answer's timing does not say which one was tried)."""
-    secret = settings.RISTA_WEBHOOK_SECRET.encode()
-    by_header = hmac.compare_digest(header_value.encode(), secret)
-    by_token = hmac.compare_digest(token.encode(), secret)
-    return bool(secret) and (by_header or by_token)

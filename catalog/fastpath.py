@@ -135,12 +135,15 @@ class CatalogFastPath:
 
     def _answer(self, environ: dict[str, Any], start_response: StartResponse,
                 entry: CachedCatalog, branch: BranchConfig) -> Iterable[bytes]:
+        # The headers Django's view and middleware give the same answer (catalog/tests/test_fastpath.py holds
+        # the two side by side): DRF's Allow, Django's Content-Length (0 on a 304) and security headers.
         body, etag = menu_document(entry, branch.store_status())
         headers = [("ETag", etag), ("Cache-Control", "no-cache"), ("X-Catalog-Source", "cache"),
                    ("X-Catalog-Age", str(int(entry.age))), ("X-Request-ID", uuid.uuid4().hex),
-                   ("Vary", "Accept-Encoding, Authorization"), *_security_headers()]
+                   ("Vary", "Accept-Encoding, Authorization"), ("Allow", "GET, HEAD, OPTIONS"),
+                   *_security_headers()]
         if etag_matches(environ.get("HTTP_IF_NONE_MATCH", ""), etag):
-            start_response("304 Not Modified", headers)
+            start_response("304 Not Modified", [("Content-Length", "0"), *headers])
             return []
         start_response("200 OK", [("Content-Type", "application/json"),
                                   ("Content-Length", str(len(body))), *headers])

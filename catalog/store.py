@@ -62,6 +62,11 @@ def refresh_flag_key(branch: str, channel: str) -> str:
     return _key(branch, channel) + ":refreshing"
 
 
+def etag_key(branch: str, channel: str) -> str:
+    """The cached copy's ETag alone (~40 bytes), so checkout can tell whether its parsed copy is current."""
+    return _key(branch, channel) + ":etag"
+
+
 def cache_read(branch: str, channel: str) -> CachedCatalog | None:
     try:
         value = cache.get(_key(branch, channel))
@@ -73,11 +78,24 @@ def cache_read(branch: str, channel: str) -> CachedCatalog | None:
     return CachedCatalog(body=body, etag=etag, fetched_at=fetched_at)
 
 
+def cache_read_etag(branch: str, channel: str) -> str | None:
+    """The cached copy's ETag without its body (None: no copy, or one written before the tag had its key)."""
+    try:
+        return cache.get(etag_key(branch, channel))
+    except Exception as exc:
+        raise CacheDown(str(exc)) from exc
+
+
 def cache_write(branch: str, channel: str, entry: CachedCatalog) -> bool:
-    """One SET replaces the old copy atomically: readers see old or new, never nothing."""
+    """One SET replaces the old copy atomically: readers see old or new, never nothing.
+
+    The ETag's own key is written after the body, with the same lifetime: whoever reads
+    the new tag finds the new body (catalog_for_pricing then parses it once).
+    """
     try:
         cache.set(_key(branch, channel), (entry.etag, entry.fetched_at, entry.body),
                   timeout=settings.CATALOG_CACHE_TTL)
+        cache.set(etag_key(branch, channel), entry.etag, timeout=settings.CATALOG_CACHE_TTL)
         return True
     except Exception:
         log.warning("catalog cache write failed", extra={"branch": branch, "channel": channel})

@@ -10,45 +10,18 @@ Rista's progress callbacks, and the status endpoint showing CONFIRMED, READY.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 import requests
 
-from kds_bridge.tests.realworker import celery_procs  # noqa: F401 (fixture)
-from kds_bridge.tests.test_worker import broker  # noqa: F401 (fixture)
 from payments.models import Payment
+from testing.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CART = {"items": [{"item_sku_id": "1", "quantity": 2}, {"item_sku_id": "9", "quantity": 1, "note": "less oil"}],
         "order_mode": "takeaway"}
-
-
-def wait_until(check: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-@pytest.fixture
-def public_url(live_server, settings, phonepe) -> str:
-    """Both sandboxes call back into the live server, as PhonePe and Rista would call PUBLIC_BASE_URL."""
-    settings.PUBLIC_BASE_URL = live_server.url
-    phonepe.config.webhook_url = live_server.url + "/api/v1/payment/webhook"
-    return live_server.url
-
-
-@pytest.fixture
-def worker(public_url, rista, broker, celery_procs):  # noqa: F811
-    return celery_procs.worker()
 
 
 @pytest.mark.parametrize("family", ["v2", "v1"])

@@ -14,9 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from e2e.test_journey import public_url, wait_until, worker  # noqa: F401 (fixtures)
-from kds_bridge.tests.realworker import celery_procs  # noqa: F401 (fixture)
-from kds_bridge.tests.test_worker import broker  # noqa: F401 (fixture)
+from testing.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -86,7 +84,7 @@ class KioskApp:
 
 
 @pytest.fixture
-def app(public_url, worker, kiosk, phonepe, rista) -> KioskApp:  # noqa: F811
+def app(public_url, worker, kiosk, phonepe, rista) -> KioskApp:
     kiosk_app = KioskApp(public_url, kiosk[1], phonepe.url)
     kiosk_app.start()
     return kiosk_app

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 
 from orders.models import Order, OrderLine, OrderMode
@@ -29,7 +30,6 @@ from orders.models import Order, OrderLine, OrderMode
 log = logging.getLogger(__name__)
 
 ZERO = Decimal("0.00")
-CALLBACK_PATH = "/api/v1/kds/webhook"
 CALLBACK_SECRET_HEADER = "X-Kiosk-Kds-Secret"  # noqa: S105 (a header name, not a secret)
 LEVEL_ITEM, LEVEL_ORDER = "Item", "Order"
 
@@ -44,7 +44,7 @@ def source_invoice_number(*, branch_code: str, business_day: Any, order_number: 
 
 
 def callback_url() -> str:
-    return settings.PUBLIC_BASE_URL + CALLBACK_PATH
+    return settings.PUBLIC_BASE_URL + reverse("kds-webhook")
 
 
 def _money(value: Any) -> Decimal:

@@ -83,9 +83,9 @@ def _worker_name() -> str:
 def kitchen_delivery_create(*, order_id: Any) -> KitchenDelivery:
     """Write the outbox row for a just-confirmed order and send it after commit.
 
-    Must run inside the transaction that confirms the order (
-    payments.confirmation.order_confirm_paid is the one caller): the row commits with the payment or
-    not at all. Idempotent: a second call returns the existing row.
+    Must run inside the transaction that confirms the order (payments.confirmation.
+    order_confirm_paid is the one caller): the row commits with the payment or not at
+    all. Idempotent: a second call returns the existing row.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("kitchen_delivery_create must run inside the order-confirming transaction")

@@ -1,4 +1,4 @@
-"""The Celery app: Redis broker, JSON only, nothing acknowledged before it is done."""
+"""The Celery app: RabbitMQ (production) or Redis broker, JSON only, nothing acknowledged before it is done."""
 
 import os
 from pathlib import Path
@@ -6,11 +6,12 @@ from pathlib import Path
 from celery import Celery
 from celery.beat import PersistentScheduler
 
-from kiosk_project import celery_connections
+from kiosk_project import celery_connections, celery_time_limits
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kiosk_project.settings.local")
 
 celery_connections.install()  # connections kept across tasks (see the module)
+celery_time_limits.install()  # a stray soft-time-limit signal between tasks is ignored (see the module)
 app = Celery("kiosk_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -36,7 +36,6 @@ CART_ERRORS: dict[int, tuple[str, ...]] = {
 
 class InvalidIdempotencyKey(ApplicationError):
     code = "INVALID_IDEMPOTENCY_KEY"
-    message = "Idempotency-Key must be 1-128 printable ASCII characters."
 
 
 def _validated(request: Request) -> dict[str, Any]:

@@ -24,13 +24,10 @@ from orders.presenters import LINE_KEYS, TOTAL_KEYS
 
 class PriceChanged(Conflict):
     code = "PRICE_CHANGED"
-    message = "The price has changed; show the customer the new total."
 
 
 class OrderModeNotAllowed(ApplicationError):
-    status_code = 422
     code = "ORDER_MODE_NOT_ALLOWED"
-    message = "This kiosk does not take orders in that mode."
 
 
 @dataclass(frozen=True)

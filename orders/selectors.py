@@ -11,7 +11,6 @@ from orders.models import Order, OrderEvent
 
 class OrderNotFound(NotFound):
     code = "ORDER_NOT_FOUND"
-    message = "No such order."
 
 
 def order_uuid(value: Any) -> UUID:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -36,9 +37,7 @@ log = logging.getLogger(__name__)
 
 
 class IdempotencyKeyReused(ApplicationError):
-    status_code = 422
     code = "IDEMPOTENCY_KEY_REUSED"
-    message = "This Idempotency-Key was already used for a different order."
 
 
 @dataclass(frozen=True)
@@ -78,9 +77,9 @@ def order_place(*, kiosk: Kiosk, data: dict[str, Any], idempotency_key: str | No
                                  allocate_order_number(branch_code=kiosk.branch_code, day=day))
     try:
         with transaction.atomic():
-            order, lines = _create_order(kiosk=kiosk, priced=priced, number=number, day=day, now=now,
-                                         expires_after=branch.order_expiry_seconds,
-                                         idempotency_key=idempotency_key, fingerprint=fingerprint)
+            order, lines = order_record(kiosk=kiosk, priced=priced, number=number, day=day, now=now,
+                                        expires_after=branch.order_expiry_seconds,
+                                        idempotency_key=idempotency_key, fingerprint=fingerprint)
     except IntegrityError:
         if idempotency_key:
             existing = _order_by_key(kiosk.id, idempotency_key)
@@ -120,8 +119,15 @@ def _replay(order: Order, fingerprint: str) -> Placement:
     return Placement(order=order, replayed=True)
 
 
-def _create_order(*, kiosk: Kiosk, priced: PricedCart, number: str, day: Any, now: Any, expires_after: int,
-                  idempotency_key: str | None, fingerprint: str) -> tuple[Order, list[OrderLine]]:
+def order_record(*, kiosk: Kiosk, priced: PricedCart, number: str, day: Any, now: Any,
+                 idempotency_key: str | None, fingerprint: str,
+                 expires_after: int | None = None) -> tuple[Order, list[OrderLine]]:
+    """Write a priced order's rows (order, lines, its first event); order_place runs it in its transaction.
+
+    Public so that test factories write orders exactly as checkout does (testing/factories.py).
+    `expires_after`: the branch's order expiry (default ORDER_EXPIRY_SECONDS).
+    """
+    expiry = settings.ORDER_EXPIRY_SECONDS if expires_after is None else expires_after
     quote = priced.quote
     summary = quote.to_dict()
     order = Order.objects.create(
@@ -133,7 +139,7 @@ def _create_order(*, kiosk: Kiosk, priced: PricedCart, number: str, day: Any, no
         total_amount_include_tax=quote.total_amount_include_tax,
         pricing={key: summary[key] for key in ("taxes", "charges", "discounts")},
         catalog_etag=priced.catalog_etag, idempotency_key=idempotency_key, request_hash=fingerprint,
-        created_at=now, expires_at=now + timedelta(seconds=expires_after),
+        created_at=now, expires_at=now + timedelta(seconds=expiry),
     )
     lines = OrderLine.objects.bulk_create([
         OrderLine(
@@ -191,6 +197,19 @@ def order_kitchen_transition(*, order_id: Any, to_status: str, allowed_from: tup
     with log_context(order_id=str(order_id)):
         log.info("kitchen status changed", extra={"from": previous, "to": to_status, "actor": actor})
     return True
+
+
+def order_event_record(*, order_id: Any, kind: str, actor: str, reason: str, data: dict[str, Any] | None = None,
+                       status_reason: str | None = None) -> OrderEvent:
+    """Append an event to the order's history; with `status_reason`, also what the order's screen says about it.
+
+    `status_reason` changes only here and in order_transition, so every change of it is in the history.
+    """
+    event = OrderEvent.objects.create(order_id=order_id, kind=kind, actor=actor[:128], reason=reason[:255],
+                                      data=data or {})
+    if status_reason is not None:
+        Order.objects.filter(pk=order_id).update(status_reason=status_reason[:255], updated_at=timezone.now())
+    return event
 
 
 def order_mark_paid(*, order_id: Any, actor: str, payment_reference: str, amount: Decimal) -> bool:

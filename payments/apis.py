@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -17,12 +18,11 @@ from kiosk_project.core.client_address import client_address
 from kiosk_project.core.inputs import MoneyField, StrictSerializer
 from kiosk_project.core.openapi import error_responses
 from kiosk_project.core.ratelimit import check_rate
-from payments.conf import conf
+from payments.initiation import payment_initiate
 from payments.models import Payment, PaymentStatus
 from payments.qr import qr_image, qr_svg
 from payments.schemas import PaymentDetailSchema, PaymentInitiatedSchema, WebhookAnswerSchema
 from payments.selectors import payment_get_for_kiosk
-from payments.services import payment_initiate
 from payments.webhooks import webhook_receive
 
 
@@ -75,7 +75,7 @@ class PaymentInitiateApi(KioskApi):
             502: ("PAYMENT_GATEWAY_REJECTED",), 503: ("PAYMENT_GATEWAY_UNAVAILABLE",)})},
     )
     def post(self, request: Request) -> Response:
-        check_rate(scope="payment_initiate", ident=self.kiosk.id, limit=conf("PAYMENT_INITIATE_RATE_LIMIT_PER_MINUTE"))
+        check_rate(scope="payment_initiate", ident=self.kiosk.id, limit=settings.PAYMENT_INITIATE_RATE_LIMIT_PER_MINUTE)
         serializer = PaymentInitiateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -38,7 +38,6 @@ MAX_REASON = 200
 
 class OrderAlreadyPaid(Conflict):
     code = "ORDER_ALREADY_PAID"
-    message = "This order has been paid and cannot be cancelled; show the customer their order number."
 
 
 def order_cancel(*, kiosk: Kiosk, order_id: Any, reason: str) -> bool:

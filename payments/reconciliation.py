@@ -1,5 +1,5 @@
-"""The safety nets: the reconciler (PhonePe's status-check schedule for every open payment and
-refund) and the expiry job (unpaid orders whose window closed).
+"""The reconciler: PhonePe's status-check schedule for every open payment and refund (the expiry
+job, its sibling safety net, is payments.expiry).
 
 Both claim work in a short transaction (`SELECT ... FOR UPDATE SKIP LOCKED`, then
 bump `next_check_at` so a concurrent pass skips it), ask PhonePe outside any
@@ -16,26 +16,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from kiosk_project.core import metrics
 from kiosk_project.core.logging import log_context
-from orders.models import Order, OrderStatus
-from orders.services import order_transition
-from payments.conf import conf
+from orders.models import Order
 from payments.gateway import GatewayError
-from payments.locks import lock_order
-from payments.models import OPEN_REFUND_STATUSES, OPEN_STATUSES, Payment, Refund, RefundStatus
-from payments.refunds import refund_check, refund_submit
-from payments.schedule import next_check_delay
-from payments.services import Outcome, age_of, horizon_of
+from payments.models import OPEN_REFUND_STATUSES, OPEN_STATUSES, Payment, Refund
+from payments.refunds import refund_check
+from payments.schedule import age_of, horizon_of, next_check_delay
+from payments.status_apply import Outcome
 from payments.status_checks import payment_check
 
 log = logging.getLogger(__name__)
-
-EXPIRY_REASON = "payment window closed"
 
 
 @dataclass
@@ -77,7 +73,7 @@ def payments_reconcile(*, now: datetime | None = None, order_id: Any = None, for
     management command); `order_id` limits the pass to one order.
     """
     report = PassReport()
-    deadline = time.monotonic() + float(conf("PAYMENT_RECONCILE_TIME_BUDGET"))
+    deadline = time.monotonic() + float(settings.PAYMENT_RECONCILE_TIME_BUDGET)
     for payment_id, payment_order_id in _claim_payments(now=now or timezone.now(), order_id=order_id, force=force):
         if time.monotonic() > deadline:
             break  # claimed rows not checked now keep their bumped schedule and come back
@@ -136,7 +132,7 @@ def _claim_payments(*, now: datetime, order_id: Any, force: bool) -> list[tuple[
             rows = rows.filter(Q(status_check_until__isnull=True) | Q(status_check_until__lte=now),
                                next_check_at__lte=now)
         fields = ("id", "order_id", "status", "created_at", "initiated_at", "expires_at", "next_check_at")
-        claimed = list(rows.order_by("next_check_at").only(*fields)[:conf("PAYMENT_RECONCILE_BATCH")])
+        claimed = list(rows.order_by("next_check_at").only(*fields)[:settings.PAYMENT_RECONCILE_BATCH])
         for payment in claimed:
             delay = next_check_delay(age_of(payment, now), horizon_of(payment))
             # Past the horizon this is the last check; if PhonePe cannot answer it, try again in a minute.
@@ -153,76 +149,8 @@ def _claim_refunds(*, now: datetime, order_id: Any, force: bool) -> list[tuple[A
         if not force:
             rows = rows.filter(next_check_at__lte=now)
         claimed = list(rows.order_by("next_check_at").select_related("payment")
-                       .only("id", "next_check_at", "payment__order_id")[:conf("PAYMENT_RECONCILE_BATCH")])
+                       .only("id", "next_check_at", "payment__order_id")[:settings.PAYMENT_RECONCILE_BATCH])
         for refund in claimed:
             refund.next_check_at = now + timedelta(seconds=60)  # a lease; the check sets the real next time
         Refund.objects.bulk_update(claimed, ["next_check_at"])
     return [(r.id, r.payment.order_id) for r in claimed]
-
-
-def refund_submit_pending(*, refund_id: Any) -> None:
-    """The Celery task's body: submit one refund (it may already have been submitted; that is fine)."""
-    refund = Refund.objects.only("status").filter(pk=refund_id).first()
-    if refund is not None and refund.status == RefundStatus.CREATED:
-        refund_submit(refund_id=refund_id)
-
-
-# -- orders ------------------------------------------------------------------------------------------
-
-
-def orders_expire(*, now: datetime | None = None, order_id: Any = None) -> PassReport:
-    """PENDING orders past `expires_at` with no payment PhonePe still reports open or paid -> EXPIRED.
-
-    Open attempts get a last status check first (outside any transaction): a
-    payment made in the last seconds confirms the order instead of being refunded
-    after a needless expiry, and a QR PhonePe still accepts keeps the order open
-    until the QR's own expiry (plus grace) has passed.
-    """
-    now = now or timezone.now()
-    report = PassReport()
-    deadline = time.monotonic() + float(conf("PAYMENT_RECONCILE_TIME_BUDGET"))
-    orders = Order.objects.filter(status=OrderStatus.PENDING, expires_at__lt=now)
-    if order_id is not None:
-        orders = orders.filter(pk=order_id)
-    for oid in list(orders.order_by("expires_at").values_list("id", flat=True)[:conf("PAYMENT_EXPIRE_BATCH")]):
-        if time.monotonic() > deadline:
-            break  # the next run (30 s) continues with the rest
-        with log_context(order_id=str(oid)):
-            if _order_expire(oid, now, report):
-                report.orders_expired += 1
-    return report
-
-
-def _order_expire(order_id: Any, now: datetime, report: PassReport) -> bool:
-    for payment in Payment.objects.filter(order_id=order_id, status__in=OPEN_STATUSES):
-        report.checked += 1
-        try:
-            applied = payment_check(payment_id=payment.id, source="expiry")
-        except GatewayError as exc:
-            report.errors += 1
-            if age_of(payment, now) < horizon_of(payment):
-                log.warning("expiry postponed: PhonePe could not say whether the open QR was paid",
-                            extra={"reference": payment.merchant_reference, "error": str(exc)[:300]})
-                return False
-            continue  # past expiry + grace: PhonePe no longer takes it; a late success would be refunded
-        if applied is None:
-            return False  # a check of this payment is in flight: decide at the next run, with its answer
-        if applied.changed:
-            report.changes.append(Change(applied.order_number, str(applied.order_id), applied.reference,
-                                         applied.before, applied.after, f"{applied.outcome} (expiry check)"))
-    with transaction.atomic(durable=True):  # after the last status checks, made outside any transaction
-        order = lock_order(order_id)
-        if order.status != OrderStatus.PENDING:
-            return False  # the last check confirmed it (or someone else closed it)
-        still_open = Payment.objects.filter(order_id=order_id, status__in=OPEN_STATUSES).exists()
-        if still_open:
-            return False  # PhonePe still accepts a QR for it: wait for that QR's outcome
-        expired = order_transition(order_id=order_id, to_status=OrderStatus.EXPIRED, expected=(OrderStatus.PENDING,),
-                                   actor="system", reason=EXPIRY_REASON, status_reason=EXPIRY_REASON,
-                                   data={"expires_at": order.expires_at})
-    if expired:
-        metrics.incr("orders.expired")
-        report.changes.append(Change(order.order_number, str(order_id), "-", OrderStatus.PENDING,
-                                     OrderStatus.EXPIRED, EXPIRY_REASON))
-    return expired
-

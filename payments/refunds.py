@@ -21,6 +21,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,9 +30,8 @@ from kiosk_project.core.errors import Conflict
 from kiosk_project.core.logging import log_context
 from kiosk_project.core.money import to_paise
 from kiosk_project.core.tasks import enqueue_or_log
-from orders.models import Order, OrderEvent, OrderStatus
-from orders.services import order_transition
-from payments.conf import conf
+from orders.models import EventKind, Order, OrderEvent, OrderStatus
+from orders.services import order_event_record, order_transition
 from payments.gateway import (
     GatewayDuplicate,
     GatewayNotFound,
@@ -41,10 +41,10 @@ from payments.gateway import (
     get_gateway,
 )
 from payments.gateway.base import COMPLETED, FAILED, PENDING
+from payments.ledger import ledger_record
 from payments.locks import lock_order_and_payment, lock_refund_chain
 from payments.models import EventSource, Payment, PaymentStatus, Refund, RefundStatus
 from payments.schedule import refund_next_check_delay
-from payments.services import ledger_record
 from payments.transitions import payment_transition, refund_transition
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,6 @@ REFUNDABLE = (PaymentStatus.SUCCEEDED, PaymentStatus.NEEDS_REVIEW)
 
 class PaymentNotRefundable(Conflict):
     code = "PAYMENT_NOT_REFUNDABLE"
-    message = "Only a payment PhonePe reported as paid can be refunded."
 
 
 def new_refund_reference(order: Order) -> str:
@@ -89,7 +88,7 @@ def refund_create(*, payment_id: Any, reason: str, requested_by: str, submit_now
 
 
 def refund_record_in_transaction(*, order: Order, payment: Payment, reason: str, requested_by: str,
-                                 enqueue: bool = True) -> Refund:
+                                 enqueue: bool = True, status_reason: str | None = None) -> Refund:
     """Write a CREATED refund of everything that was paid and mark the payment REFUND_PENDING.
 
     Must run inside the caller's transaction with order and payment locked
@@ -102,13 +101,13 @@ def refund_record_in_transaction(*, order: Order, payment: Payment, reason: str,
         amount_paise=to_paise(amount), status=RefundStatus.CREATED, reason=reason[:255],
         requested_by=requested_by[:128],
         # The reconciler submits it if the task never runs (lost publish, dead worker).
-        next_check_at=now + timedelta(seconds=conf("PAYMENT_REFUND_SUBMIT_AFTER")),
+        next_check_at=now + timedelta(seconds=settings.PAYMENT_REFUND_SUBMIT_AFTER),
     )
     payment_transition(payment, to=PaymentStatus.REFUND_PENDING)
-    OrderEvent.objects.create(order_id=order.id, kind="payment", actor=requested_by[:128],
-                              reason=f"refund started: {reason}"[:255],
-                              data={"payment_reference": payment.merchant_reference,
-                                    "refund_reference": refund.merchant_refund_id, "amount": amount})
+    order_event_record(order_id=order.id, kind=EventKind.PAYMENT, actor=requested_by,
+                       reason=f"refund started: {reason}", data={"payment_reference": payment.merchant_reference,
+                             "refund_reference": refund.merchant_refund_id, "amount": amount},
+                       status_reason=status_reason)
     metrics.incr("payments.refund_started")
     log.warning("refund started", extra={"reference": payment.merchant_reference,
                                          "refund_reference": refund.merchant_refund_id, "reason": reason})
@@ -227,11 +226,10 @@ def _refund_completed(order: Order, payment: Payment, refund: Refund, source: st
                          actor=refund.requested_by, reason=f"refunded: {refund.reason}", data=data,
                          status_reason=f"refunded: {refund.reason}"[:255])
     else:
-        OrderEvent.objects.create(order_id=order.id, kind="payment", actor="phonepe",
-                                  reason=f"refunded: {refund.reason}"[:255], data=data)
-        if order.status != OrderStatus.CONFIRMED:
-            Order.objects.filter(pk=order.id).update(
-                status_reason=f"late payment {payment.merchant_reference} refunded"[:255], updated_at=timezone.now())
+        order_event_record(order_id=order.id, kind=EventKind.PAYMENT, actor="phonepe",
+                           reason=f"refunded: {refund.reason}", data=data,
+                           status_reason=(f"late payment {payment.merchant_reference} refunded"
+                                          if order.status != OrderStatus.CONFIRMED else None))
     metrics.incr("payments.refunded")
     log.info("refund completed", extra={"refund_reference": refund.merchant_refund_id, "utr": refund.utr})
 
@@ -247,3 +245,10 @@ def _refund_failed(order: Order, payment: Payment, refund: Refund, source: str) 
     metrics.incr("payments.refund_failed")
     log.error("refund failed; payment flagged for review",
               extra={"refund_reference": refund.merchant_refund_id, "code": refund.error_code})
+
+
+def refund_submit_pending(*, refund_id: Any) -> None:
+    """The Celery task's body: submit one refund (it may already have been submitted; that is fine)."""
+    refund = Refund.objects.only("status").filter(pk=refund_id).first()
+    if refund is not None and refund.status == RefundStatus.CREATED:
+        refund_submit(refund_id=refund_id)

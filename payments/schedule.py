@@ -14,10 +14,12 @@ After that PhonePe has either told us the outcome or never will.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
-from payments.conf import conf
+from payments.models import Payment
 
 
 @functools.lru_cache(maxsize=64)
@@ -61,5 +63,18 @@ def next_check_delay(age_seconds: float, horizon_seconds: float | None = None) -
 
 def refund_next_check_delay(check_count: int) -> float:
     """Refunds resolve in minutes (PhonePe: ~90 s), and hours for some banks: back off, with a cap."""
-    first = float(conf("PAYMENT_REFUND_FIRST_CHECK"))
-    return min(first * (2 ** min(check_count, 16)), float(conf("PAYMENT_REFUND_MAX_CHECK_EVERY")))
+    first = float(settings.PAYMENT_REFUND_FIRST_CHECK)
+    return min(first * (2 ** min(check_count, 16)), float(settings.PAYMENT_REFUND_MAX_CHECK_EVERY))
+
+
+def horizon_of(payment: Payment) -> float:
+    """Seconds after the attempt started when we stop asking: QR expiry + grace."""
+    if payment.expires_at is None:
+        return default_horizon()
+    started = payment.initiated_at or payment.created_at
+    return max((payment.expires_at - started).total_seconds(), 0.0) + settings.PAYMENT_RECONCILE_GRACE_SECONDS
+
+
+def age_of(payment: Payment, now: Any = None) -> float:
+    started = payment.initiated_at or payment.created_at
+    return ((now or timezone.now()) - started).total_seconds()

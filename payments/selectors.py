@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.db.models import QuerySet
+from kiosk_project.core.errors import NotFound
+from payments.models import Payment
 
-from payments.models import Payment, PaymentEvent
-from payments.services import PaymentNotFound
+
+class PaymentNotFound(NotFound):
+    code = "PAYMENT_NOT_FOUND"
 
 
 def payment_get_for_kiosk(*, payment_id: Any, device_id: int) -> Payment:
@@ -22,11 +24,3 @@ def payment_get_for_kiosk(*, payment_id: Any, device_id: int) -> Payment:
         raise PaymentNotFound()
     return payment
 
-
-def payment_ledger(*, payment_id: Any) -> QuerySet[PaymentEvent]:
-    return PaymentEvent.objects.filter(payment_id=payment_id).order_by("received_at", "id")
-
-
-def payments_flagged() -> QuerySet[Payment]:
-    """What a manager should look at: amount mismatches, late or duplicate payments, failed refunds."""
-    return Payment.objects.filter(flagged_at__isnull=False).select_related("order").order_by("-flagged_at")

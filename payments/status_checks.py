@@ -38,11 +38,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from kiosk_project.core.logging import log_context
-from payments.conf import conf
 from payments.gateway import GatewayNotFound, StatusResult, get_gateway
 from payments.gateway.base import FAILED, PENDING
+from payments.ledger import ledger_record
 from payments.models import OPEN_STATUSES, EventSource, Payment, PaymentStatus
-from payments.services import Applied, ledger_record, payment_apply_status
+from payments.status_apply import Applied, payment_apply_status
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def lease_seconds() -> float:
 
 
 def coalesce_seconds() -> float:
-    return float(conf("PAYMENT_CALLBACK_COALESCE_SECONDS"))
+    return float(settings.PAYMENT_CALLBACK_COALESCE_SECONDS)
 
 
 def _not_in_flight(now: datetime) -> Q:
@@ -125,7 +125,7 @@ def _covered_since(payment_id: Any, since: datetime) -> bool:
 def _not_found_result(payment: Payment) -> StatusResult:
     """PhonePe has no such order. For an attempt whose pay call never got through (CREATED and stale)
     that is a failure; otherwise treat it as not-yet-visible and keep to the schedule."""
-    stale = payment.created_at < timezone.now() - timedelta(seconds=conf("PAYMENT_INITIATE_STALE_SECONDS"))
+    stale = payment.created_at < timezone.now() - timedelta(seconds=settings.PAYMENT_INITIATE_STALE_SECONDS)
     state = FAILED if payment.status == PaymentStatus.CREATED and stale else PENDING
     return StatusResult(state=state, amount_paise=None, provider_txn_id="", utr="",
                         raw={"note": "PhonePe: not found"}, error_code="NOT_FOUND_AT_PHONEPE")

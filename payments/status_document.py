@@ -74,7 +74,7 @@ def failure_code(payment_status: str, error_code: str) -> str | None:
         return "PAYMENT_EXPIRED"
     if code in _DECLINE_CODES or "DECLINE" in code:
         return "PAYMENT_DECLINED"
-    if code.startswith("GATEWAY_"):  # ours: the QR could not be created (payments.services._initiate_failed)
+    if code.startswith("GATEWAY_"):  # ours: the QR could not be created (payments.initiation._initiate_failed)
         return "GATEWAY_UNAVAILABLE"
     return "PAYMENT_FAILED"
 

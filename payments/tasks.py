@@ -14,7 +14,9 @@ from typing import Any
 
 from celery import shared_task
 
-from payments.reconciliation import orders_expire, payments_reconcile, refund_submit_pending
+from payments.expiry import orders_expire
+from payments.reconciliation import payments_reconcile
+from payments.refunds import refund_submit_pending
 
 log = logging.getLogger(__name__)
 

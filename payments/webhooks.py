@@ -45,9 +45,9 @@ from payments.gateway import (
     get_gateway,
 )
 from payments.gateway.base import COMPLETED, header
+from payments.ledger import ledger_record
 from payments.models import OPEN_STATUSES, Payment, PaymentStatus, Refund, RefundStatus
 from payments.refunds import refund_check
-from payments.services import ledger_record
 from payments.status_checks import coalesce_seconds, lease_seconds, payment_check, payment_check_soon
 
 log = logging.getLogger(__name__)
@@ -58,15 +58,12 @@ _COMPLETABLE = (*OPEN_STATUSES, PaymentStatus.FAILED, PaymentStatus.EXPIRED)
 
 
 class WebhookRejected(ApplicationError):
-    status_code = 401
     code = "WEBHOOK_UNAUTHORIZED"
     message = "The callback's signature did not verify."
 
 
 class WebhookInvalid(ApplicationError):
-    status_code = 400
     code = "WEBHOOK_INVALID"
-    message = "The callback could not be read."
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,34 @@
 """factory_boy factories: the rows a unit test starts from (kiosks, orders with lines, payments, refunds,
 kitchen deliveries), so payment and kitchen tests need no checkout over HTTP. Journeys stay end-to-end.
 
-Amounts follow the brief's worked example (2 x sku 1 at Rs 110 + 1 x sku 9 at Rs 70, CGST+SGST 2.5%,
-packaging Rs 20): an order's stored totals agree with its lines, as checkout would have written them.
+Orders are priced by the real pricing engine from the real Rista sample and written by checkout's own row
+writer, so their snapshots are exactly what the kitchen's sale builder and the bill expect.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
-from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import factory
 from django.utils import timezone
 
+from catalog.pricing import CartLine, CatalogIndex, quote_cart
 from kds_bridge.models import DeliveryStatus, KitchenDelivery
 from kds_bridge.payload import source_invoice_number
+from kiosk_project.core.kiosk_auth import Kiosk
 from kiosk_project.core.models import KioskDevice
 from kiosk_project.core.money import to_paise
-from orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from kiosk_project.core.order_modes import order_mode_pricing
+from orders.models import Order, OrderStatus
+from orders.numbers import business_day
+from orders.quotes import PricedCart
+from orders.services import order_record
 from payments.models import Payment, PaymentStatus, Provider, Refund, RefundStatus
 
 
@@ -27,7 +36,7 @@ class KioskDeviceFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = KioskDevice
 
-    name = factory.Sequence(lambda n: f"kiosk-{n}")
+    name = factory.Sequence(lambda n: f"factory-kiosk-{n}")
     branch_code = factory.LazyFunction(lambda: _settings().KIOSK_BRANCH_CODE)
     channel = "Takeaway"
     key_prefix = factory.LazyFunction(lambda: uuid.uuid4().hex[:8])
@@ -40,58 +49,56 @@ def _settings() -> Any:
     return settings
 
 
-_LINES = (  # sku, name, quantity, unit price: the brief's worked example
-    ("1", "Davanagere Benne Sada Dose", 2, Decimal("110.00")),
-    ("9", "Idli Chutney", 1, Decimal("70.00")),
-)
+_SAMPLE = Path(__file__).resolve().parents[1] / "sandbox" / "rista" / "data" / "catalog.json"
+# The brief's worked example: 2 x "Davanagere Benne Sada Dose" (sku 1) + 1 x "Idli Chutney" (sku 9).
+WORKED_EXAMPLE = (("1", 2), ("9", 1))
+
+
+@functools.lru_cache(maxsize=1)
+def _sample_index() -> CatalogIndex:
+    return CatalogIndex.from_document(json.loads(_SAMPLE.read_text()))
+
+
+def priced_cart(cart: Iterable[tuple[str, int]] = WORKED_EXAMPLE, order_mode: str = "takeaway") -> PricedCart:
+    """A cart priced by the real engine from the real sample catalog, with no cache, snapshot or Rista."""
+    rista = order_mode_pricing(order_mode)
+    quote = quote_cart(index=_sample_index(), lines=[CartLine(sku=sku, quantity=qty) for sku, qty in cart],
+                       charge_mode=rista.charge_mode, now=timezone.localtime(), round_off=_settings().ORDER_ROUND_OFF)
+    return PricedCart(quote=quote, catalog_etag='"sample"', order_mode=order_mode, channel=rista.channel,
+                      charge_mode=rista.charge_mode)
 
 
 class OrderFactory(factory.django.DjangoModelFactory):
-    """A PENDING takeaway order of Rs 324.50 with its two lines and its 'order placed' event."""
+    """An order written as checkout writes it (orders.services.order_record: lines, snapshots, first event),
+    priced by the engine from the sample catalog; PENDING unless told otherwise.
+
+    `cart` ((sku, quantity), ...) and `order_mode` choose what is priced; any other field given (status,
+    kitchen_status, confirmed_at, ...) is set on the row afterwards. `confirmed=True`: paid and CONFIRMED.
+    """
 
     class Meta:
         model = Order
-        skip_postgeneration_save = True
 
-    order_number = factory.Sequence(lambda n: f"K{n + 1:03d}")
-    business_day = factory.LazyFunction(lambda: timezone.localdate())
-    branch_code = factory.LazyFunction(lambda: _settings().KIOSK_BRANCH_CODE)
-    channel = "Takeaway"
-    order_mode = "takeaway"
-    charge_mode = "Pickup"
     device = factory.SubFactory(KioskDeviceFactory)
-    status = OrderStatus.PENDING
-    subtotal = Decimal("290.00")
-    items_net_total = Decimal("290.00")
-    charge_total = Decimal("20.00")
-    tax_total = Decimal("14.50")
-    total_amount_exclude_tax = Decimal("310.00")
-    total_amount_include_tax = Decimal("324.50")
-    pricing = factory.LazyFunction(lambda: {
-        "taxes": [{"name": "CGST", "percentage": "2.5", "amount": "7.25"},
-                  {"name": "SGST", "percentage": "2.5", "amount": "7.25"}],
-        "charges": [{"name": "PC", "amount": "20.00", "tax_amount": "0.00"}], "discounts": []})
-    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(seconds=_settings().ORDER_EXPIRY_SECONDS))
+    order_number = factory.Sequence(lambda n: f"F{n + 1:03d}")
 
     class Params:
         confirmed = factory.Trait(status=OrderStatus.CONFIRMED, confirmed_at=factory.LazyFunction(timezone.now),
                                   payment_reference="T2501061230001")
 
-    @factory.post_generation
-    def lines(self, create: bool, extracted: Any, **kwargs: Any) -> None:
-        if not create or extracted is False:
-            return
-        for position, (sku, name, quantity, price) in enumerate(_LINES):
-            amount = price * quantity
-            tax = (amount * Decimal("0.05")).quantize(Decimal("0.01"))
-            OrderLine.objects.create(
-                order=self, position=position, sku=sku, rista_item_id=f"item-{sku}", name=name, quantity=quantity,
-                unit_price=price, item_amount=amount, option_amount=Decimal("0"), gross_amount=amount,
-                discount_amount=Decimal("0"), net_amount=amount, tax_amount=tax, total_amount=amount + tax,
-                taxes=[{"name": "CGST", "percentage": "2.5", "amount": str(tax / 2)},
-                       {"name": "SGST", "percentage": "2.5", "amount": str(tax / 2)}])
-        OrderEvent.objects.create(order=self, kind="status", to_status=OrderStatus.PENDING, actor="test",
-                                  reason="order placed")
+    @classmethod
+    def _create(cls, model_class: type[Order], *args: Any, device: KioskDevice, order_number: str,
+                cart: Iterable[tuple[str, int]] = WORKED_EXAMPLE, order_mode: str = "takeaway",
+                **fields: Any) -> Order:
+        kiosk = Kiosk(id=device.pk, name=device.name, branch_code=device.branch_code, channel=device.channel,
+                      allowed_order_modes=tuple(device.allowed_order_modes or ()), order_prefix=device.order_prefix)
+        now = timezone.now()
+        order, _ = order_record(kiosk=kiosk, priced=priced_cart(cart, order_mode), number=order_number,
+                                day=business_day(now), now=now, idempotency_key=None, fingerprint="")
+        if fields:
+            Order.objects.filter(pk=order.pk).update(**fields)
+            order.refresh_from_db()
+        return order
 
 
 class PaymentFactory(factory.django.DjangoModelFactory):

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from kds_bridge.tests.conftest import confirm
 from orders.invoices import financial_year, format_invoice_number
 from orders.models import Order
+from testing.waiting import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -33,22 +33,8 @@ def test_each_paid_order_gets_the_next_number_and_unpaid_ones_none(scenes):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_confirmations_get_distinct_consecutive_numbers(place_order):
     ids = [place_order()["order_id"] for _ in range(6)]
-    errors = []
-
-    def pay(order_id):
-        try:
-            confirm(order_id)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=pay, args=(i,)) for i in ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    results = run_together([lambda order_id=order_id: confirm(order_id) for order_id in ids])
+    assert not [r for r in results if isinstance(r, Exception)], results
     assert sorted(Order.objects.values_list("invoice_serial", flat=True)) == [1, 2, 3, 4, 5, 6]
 
 

@@ -21,9 +21,7 @@ class ItemNotFound(ApplicationError):
     ``details = {"skus": ["...", ...]}`` in cart order, each SKU once.
     """
 
-    status_code = 422
     code = "ITEM_NOT_FOUND"
-    message = "Some items are not on the menu."
 
     def __init__(self, skus: list[str]) -> None:
         super().__init__(f"Unknown item SKU(s): {', '.join(skus)}.", details={"skus": list(skus)})
@@ -40,9 +38,7 @@ class ItemUnavailable(ApplicationError):
     conflicts with the current state of the menu.
     """
 
-    status_code = 409
     code = "ITEM_UNAVAILABLE"
-    message = "Some items are not available right now."
 
     def __init__(self, items: list[dict[str, Any]]) -> None:
         names = ", ".join(f"{item['name']} ({item['reason']})" for item in items)
@@ -61,9 +57,7 @@ class InvalidOptions(ApplicationError):
     docs/pricing.md for the extra keys each carries).
     """
 
-    status_code = 422
     code = "INVALID_OPTIONS"
-    message = "Some option choices are not valid."
 
     def __init__(self, problems: list[dict[str, Any]]) -> None:
         super().__init__(

@@ -92,6 +92,30 @@ def test_the_same_answer_as_django(app, warm, settings):
         assert django_headers.get(name) == fast_headers.get(name), name
 
 
+# Per request by design: a fresh request id, and the copy's age in whole seconds (may tick between the calls).
+_PER_REQUEST = {"X-Request-ID", "X-Catalog-Age"}
+
+
+@pytest.mark.parametrize("conditional", [False, True], ids=["hit", "304"])
+def test_the_fast_path_and_django_answer_byte_for_byte_alike(app, warm, settings, conditional):
+    """The whole answer, not a chosen few headers: the same status, body bytes and header set with the same
+    values (security headers included), for a hit and for a revalidation."""
+    fast, inner = app
+    extra = {"HTTP_IF_NONE_MATCH": warm.etag} if conditional else {}
+    fast_status, fast_headers, fast_body = call(fast, **extra)
+    assert inner.calls == 0  # answered by the fast path
+    settings.CATALOG_FAST_PATH_TTL = 0  # off: Django's view answers
+    django_status, django_headers, django_body = call(fast, **extra)
+    assert inner.calls == 1
+    assert fast_status == django_status == (304 if conditional else 200)
+    assert fast_body == django_body
+    assert set(fast_headers) == set(django_headers), set(fast_headers) ^ set(django_headers)
+    for name in set(fast_headers) - _PER_REQUEST:
+        assert fast_headers[name] == django_headers[name], name
+    assert len(fast_headers["X-Request-ID"]) == len(django_headers["X-Request-ID"]) == 32
+    assert abs(int(fast_headers["X-Catalog-Age"]) - int(django_headers["X-Catalog-Age"])) <= 1
+
+
 @pytest.mark.parametrize("case", ["miss", "post", "other path", "unknown channel", "unknown order mode",
                                   "kiosk key required", "ageing copy", "bad host"])
 def test_everything_else_goes_to_django(app, rista, settings, case):

@@ -10,8 +10,7 @@ import requests
 from django.test import Client
 
 from catalog.models import CatalogSnapshot
-from kds_bridge.tests.realworker import start_worker, wait_for  # noqa: F401 (start_worker: fixture)
-from kds_bridge.tests.test_worker import broker  # noqa: F401 (fixture: the suite's Redis broker, emptied)
+from testing.realworker import wait_for
 
 REFRESH = "/api/v1/catalog/refresh"
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,7 +20,7 @@ def catalog_calls(rista) -> int:
     return requests.get(rista.url + "/_control/stats", timeout=5).json()["requests"].get("catalog", 0)
 
 
-def queued_messages(broker) -> int:  # noqa: F811
+def queued_messages(broker) -> int:
     """Refreshes waiting on the `menu` queue (CELERY_TASK_ROUTES), a Redis list of that name."""
     return int(broker.llen("menu"))
 
@@ -34,7 +33,7 @@ def queued_messages(broker) -> int:  # noqa: F811
     (REFRESH + "?token=wrong", {"HTTP_X_RISTA_SECRET": "also-wrong"}, 401),
     (REFRESH + "?token=sandbox-webhook-secret", {"HTTP_X_RISTA_SECRET": "wrong"}, 202),  # either one will do
 ])
-def test_the_secret_as_a_header_or_in_the_url(rista, broker, settings, path, headers, status):  # noqa: F811
+def test_the_secret_as_a_header_or_in_the_url(rista, broker, settings, path, headers, status):
     settings.RISTA_WEBHOOK_SECRET = "sandbox-webhook-secret"
     resp = Client().post(path, data={"type": "menu.sync"}, content_type="application/json", **headers)
     assert resp.status_code == status, resp.content
@@ -43,12 +42,12 @@ def test_the_secret_as_a_header_or_in_the_url(rista, broker, settings, path, hea
         assert queued_messages(broker) == 0
 
 
-def test_an_empty_secret_setting_refuses_everything(rista, broker, settings):  # noqa: F811
+def test_an_empty_secret_setting_refuses_everything(rista, broker, settings):
     settings.RISTA_WEBHOOK_SECRET = ""
     assert Client().post(REFRESH + "?token=", data={}, content_type="application/json").status_code == 401
 
 
-def test_a_burst_of_webhooks_costs_one_fetch_per_channel(rista, broker, settings, start_worker):  # noqa: F811
+def test_a_burst_of_webhooks_costs_one_fetch_per_channel(rista, broker, settings, start_worker):
     settings.KIOSK_CHANNELS = ["Takeaway", "Dine In"]
     answers: list[int] = []
 

@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from kds_bridge.models import KitchenDelivery
-from kds_bridge.tests.realworker import celery_procs, private_redis  # noqa: F401 (fixtures for the real-worker tests)
 from orders.models import Order
 from payments.confirmation import order_confirm_paid
+from testing.factories import OrderFactory
 
 PAYMENT_REFERENCE = "T2501061230001"
 
@@ -70,10 +70,14 @@ def backdate(order_id: Any, seconds: float) -> None:
 
 @pytest.fixture
 def paid_order(place_order) -> Callable[..., tuple[Order, KitchenDelivery]]:
-    """Place an order through the kiosk API and confirm it as the payments app would."""
+    """A paid order, confirmed as the payments app confirms one (the outbox row written with it).
+
+    The order is written from rows (testing.factories: priced by the engine from the sample catalog the
+    Rista sandbox serves); with a `body`, it is placed through the kiosk API instead, as a journey is.
+    """
 
     def make(body: dict | None = None) -> tuple[Order, KitchenDelivery]:
-        order_id = place_order(body)["order_id"]
+        order_id = OrderFactory().pk if body is None else place_order(body)["order_id"]
         assert confirm(order_id)
         order = Order.objects.get(pk=order_id)
         return order, KitchenDelivery.objects.get(order=order)

@@ -20,7 +20,7 @@ from django.core.management.base import CommandError
 
 from kds_bridge.models import DeliveryStatus, KitchenDelivery
 from kds_bridge.tests.conftest import confirm, control, fault
-from kds_bridge.tests.realworker import use_broker, wait_for
+from testing.realworker import use_broker, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
 from datetime import timedelta
 
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from kds_bridge.models import AttemptOutcome, DeliveryStatus, KitchenDelivery, KitchenDeliveryAttempt
@@ -26,6 +24,7 @@ from kds_bridge.tests.conftest import backdate, confirm, fault, make_due, sale_p
 from kiosk_project.core import metrics
 from kiosk_project.integrations.rista import get_client
 from orders.models import KitchenStatus, Order, OrderEvent
+from testing.waiting import run_together, wait_until
 
 
 def send(delivery: KitchenDelivery):
@@ -166,7 +165,7 @@ def test_an_ambiguous_failure_is_looked_up_not_resent(rista, paid_order, rule):
     order, delivery = paid_order()
     fault(rista, routes=["sale_post"], **rule)
     assert send(delivery).outcome == AttemptOutcome.RETRY
-    _wait_for(lambda: len(rista.sales) == 1)  # the late store of the timed-out request
+    wait_until(lambda: len(rista.sales) == 1, 10, "the late store of the timed-out request")
     make_due(delivery)
 
     assert send(delivery).outcome == AttemptOutcome.DUPLICATE_FOUND
@@ -311,21 +310,7 @@ def test_a_live_lease_is_respected_and_an_expired_one_taken_over_with_a_lookup(r
 def test_concurrent_senders_post_once(rista, paid_order):
     _, delivery = paid_order()
     fault(rista, mode="slow", delay=1, routes=["sale_post"])
-    results: list[str] = []
-    barrier = threading.Barrier(6)
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            results.append(kitchen_sale_send(delivery_id=delivery.pk).outcome)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    results = [result.outcome for result in run_together([lambda: kitchen_sale_send(delivery_id=delivery.pk)] * 6)]
     assert sorted(results).count(AttemptOutcome.DELIVERED) == 1
     assert set(results) - {AttemptOutcome.DELIVERED} <= {BUSY, CLOSED}
     assert sale_posts(rista) == 1 and len(rista.sales) == 1
@@ -400,10 +385,3 @@ def test_the_alert_check_reports_paid_orders_the_kitchen_lacks(rista, paid_order
     assert not [r for r in caplog.records if r.levelno == logging.ERROR]  # ...but alerted once
     assert metrics.get("kitchen.stuck") == before + 1
     assert fresh.pk  # confirmed under a minute ago: not stuck yet
-
-
-def _wait_for(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)

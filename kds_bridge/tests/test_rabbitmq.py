@@ -23,10 +23,10 @@ from django.utils import timezone
 from kds_bridge.models import DeliveryStatus, KitchenDelivery
 from kds_bridge.services import lease_seconds
 from kds_bridge.tests.conftest import confirm, control, fault, sale_posts, stats
-from kds_bridge.tests.realworker import ROOT, use_broker, wait_for
 from orders.models import Order, OrderStatus
 from payments.models import Payment
 from payments.tests.helpers import INITIATE, reference_of
+from testing.realworker import ROOT, use_broker, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

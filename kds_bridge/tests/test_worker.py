@@ -1,7 +1,7 @@
 """End to end with real Celery worker processes on the real Redis broker.
 
 Workers are `celery -A kiosk_project worker -P prefork -c 1` subprocesses against this test's
-PostgreSQL database, the suite's Redis and the Rista sandbox (kds_bridge/tests/realworker.py).
+PostgreSQL database, the suite's Redis and the Rista sandbox (testing/realworker.py).
 Beat runs only where a test says so, so each test proves one recovery mechanism.
 """
 
@@ -10,18 +10,16 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
 
 import pytest
-import redis
 from django.conf import settings
 
 from kds_bridge.models import DeliveryStatus, KitchenDelivery, KitchenDeliveryAttempt
 from kds_bridge.services import lease_seconds
 from kds_bridge.tasks import kitchen_sweep_task
 from kds_bridge.tests.conftest import backdate, confirm, fault, sale_posts, stats
-from kds_bridge.tests.realworker import start_worker, wait_for  # noqa: F401 (start_worker: re-exported fixture)
 from orders.models import KitchenStatus, Order
+from testing.realworker import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -29,15 +27,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 SWEEP_EVERY, SWEEP_AFTER = 1.0, 2.0
 # What a busy 2-core machine may add to a bound: process start-up, the re-send itself, scheduling.
 SLACK = 10.0
-
-
-@pytest.fixture
-def broker() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.flushdb()  # no leftover messages (or unacked ones) from earlier tests
-    yield client
-    client.flushdb()
-    client.close()
 
 
 @pytest.fixture

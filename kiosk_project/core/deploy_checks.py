@@ -4,8 +4,8 @@
 * a public test credential: PhonePe's UAT merchant and salt (printed in PhonePe's
   own docs, so anyone can sign a v1 callback with them), and every sandbox default
   in this repository (base.py's, docker-compose.yml's). `ALLOW_SANDBOX_CREDENTIALS=true`
-  lets docker compose run production settings against the bundled sandboxes;
-  nothing else should set it;
+  lets docker compose (and the benchmarks, bench/common.py) run production settings
+  against the bundled sandboxes; nothing else should set it;
 * a PhonePe URL that is not production: UAT/preprod, the sandbox, plain http, or
   (v1) a production host with the UAT path prefix still appended, which builds
   `https://api.phonepe.com/apis/hermes/apis/pg-sandbox/pg/v1/pay` (the exact

@@ -11,20 +11,42 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk_project.core.error_codes import CATALOGUE, error_code
+
 
 class ApplicationError(Exception):
-    """An anticipated failure with a stable machine code and an HTTP status."""
+    """An anticipated failure with a stable machine code and an HTTP status.
+
+    A subclass names its `code`; its status and default message come from the catalogue
+    (core.error_codes). It may narrow the message (a more specific text for the same code),
+    never the status: a code means one HTTP status everywhere.
+    """
 
     status_code: int = 400
     code: str = "BAD_REQUEST"
     message: str = "The request could not be processed."
+    retry_after: int | None = None  # seconds; the handler sends it as Retry-After
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        entry = error_code(cls.code)  # fails at import for a code missing from the catalogue
+        if cls.__dict__.get("status_code", entry.status) != entry.status:
+            raise TypeError(f"{cls.__name__}: {cls.code} is HTTP {entry.status} in the catalogue")
+        cls.status_code = entry.status
+        if "message" not in cls.__dict__ and "code" in cls.__dict__:
+            cls.message = entry.message
 
     def __init__(self, message: str | None = None, *, details: Any = None, code: str | None = None,
-                 status_code: int | None = None) -> None:
+                 status_code: int | None = None, retry_after: int | None = None) -> None:
         self.message = message or self.message
         self.details = details if details is not None else {}
+        if retry_after is not None:
+            self.retry_after = retry_after
         if code:
             self.code = code
+            entry = CATALOGUE.get(code)  # a raise naming another code takes its status (a test checks all are known)
+            if entry is not None:
+                self.status_code = entry.status
         if status_code:
             self.status_code = status_code
         super().__init__(self.message)
@@ -34,26 +56,18 @@ class ApplicationError(Exception):
 
 
 class NotFound(ApplicationError):
-    status_code = 404
     code = "NOT_FOUND"
-    message = "Not found."
 
 
 class Conflict(ApplicationError):
-    status_code = 409
     code = "CONFLICT"
-    message = "The request conflicts with the current state."
 
 
 class ServiceUnavailable(ApplicationError):
-    status_code = 503
     code = "SERVICE_UNAVAILABLE"
-    message = "A service this request needs is unavailable; try again shortly."
 
 
 class UpstreamError(ApplicationError):
     """A third party (Rista, PhonePe) answered badly or not at all."""
 
-    status_code = 502
     code = "UPSTREAM_ERROR"
-    message = "An upstream service failed; try again shortly."

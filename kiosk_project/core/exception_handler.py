@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from kiosk_project.core import metrics
+from kiosk_project.core.error_codes import error_code
 from kiosk_project.core.errors import ApplicationError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -55,22 +56,24 @@ _CODES_BY_STATUS = {
 }
 
 
-def envelope(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details if details is not None else {}}}
+def envelope(code: str, message: str | None = None, details: Any = None) -> dict[str, Any]:
+    """The error body; the message defaults to the catalogue's for `code` (core.error_codes)."""
+    return {"error": {"code": code, "message": message if message is not None else error_code(code).message,
+                      "details": details if details is not None else {}}}
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     headers: dict[str, str] = {}
     if isinstance(exc, ApplicationError):
         body, status = exc.as_envelope(), exc.status_code
-        if getattr(exc, "retry_after", None):
-            headers["Retry-After"] = str(exc.retry_after)  # type: ignore[attr-defined]
+        if exc.retry_after:
+            headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, Http404):
-        body, status = envelope("NOT_FOUND", "Not found."), 404
+        body, status = envelope("NOT_FOUND"), 404
     elif isinstance(exc, PermissionDenied):
-        body, status = envelope("PERMISSION_DENIED", "You do not have permission to do this."), 403
+        body, status = envelope("PERMISSION_DENIED"), 403
     elif isinstance(exc, drf.ValidationError):
-        body, status = envelope("VALIDATION_ERROR", "The request is invalid.", exc.detail), 400
+        body, status = envelope("VALIDATION_ERROR", details=exc.detail), 400
     elif is_database_outage(exc):
         body, status = _database_outage(exc, context.get("view").__class__.__name__ if context else "?"), 503
         headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
@@ -81,11 +84,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         body = envelope(_CODES_BY_STATUS.get(status, "ERROR"), str(exc.detail))
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
     else:
         log.exception("unhandled error in %s", context.get("view").__class__.__name__ if context else "?")
-        body, status = envelope("INTERNAL_ERROR", "Something went wrong on our side; please try again."), 500
+        body, status = envelope("INTERNAL_ERROR"), 500
     set_rollback()
     return Response(body, status=status, headers=headers)
 
@@ -97,7 +98,7 @@ def _is_api(request: HttpRequest) -> bool:
 def json_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if not _is_api(request):  # the back office keeps Django's HTML pages
         return defaults.page_not_found(request, exception or Http404())
-    return JsonResponse(envelope("NOT_FOUND", "Not found."), status=404)
+    return JsonResponse(envelope("NOT_FOUND"), status=404)
 
 
 def database_outage_response(request: HttpRequest, exc: BaseException) -> HttpResponse:
@@ -132,8 +133,7 @@ def json_500(request: HttpRequest) -> HttpResponse:
         return database_outage_response(request, current)  # type: ignore[arg-type]
     if not _is_api(request):
         return defaults.server_error(request)
-    return JsonResponse(envelope("INTERNAL_ERROR", "Something went wrong on our side; please try again."),
-                        status=500)
+    return JsonResponse(envelope("INTERNAL_ERROR"), status=500)
 
 
 def json_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -145,4 +145,4 @@ def json_400(request: HttpRequest, exception: Exception | None = None) -> HttpRe
 def json_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if not _is_api(request):
         return defaults.permission_denied(request, exception or PermissionDenied())
-    return JsonResponse(envelope("PERMISSION_DENIED", "You do not have permission to do this."), status=403)
+    return JsonResponse(envelope("PERMISSION_DENIED"), status=403)

@@ -57,9 +57,7 @@ _KEY_RE = re.compile(r"^kk_(?P<prefix>[0-9a-f]{8,16})_(?P<secret>[A-Za-z0-9_-]{1
 
 
 class KioskUnauthorized(ApplicationError):
-    status_code = 401
     code = "NOT_AUTHENTICATED"
-    message = "A valid kiosk key is required: Authorization: Kiosk <key>."
 
 
 @dataclass(frozen=True)

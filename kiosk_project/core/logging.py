@@ -23,15 +23,6 @@ _context: ContextVar[dict[str, Any]] = ContextVar("log_context", default={})  # 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
-def bind(**fields: Any) -> None:
-    """Add fields to the current context (kept until the context is reset)."""
-    _context.set({**_context.get(), **fields})
-
-
-def current() -> dict[str, Any]:
-    return _context.get()
-
-
 @contextlib.contextmanager
 def log_context(**fields: Any) -> Iterator[None]:
     token = _context.set({**_context.get(), **fields})
@@ -39,10 +30,6 @@ def log_context(**fields: Any) -> Iterator[None]:
         yield
     finally:
         _context.reset(token)
-
-
-def reset() -> None:
-    _context.set({})
 
 
 class ContextFilter(logging.Filter):

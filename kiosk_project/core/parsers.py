@@ -31,15 +31,11 @@ from kiosk_project.core.errors import ApplicationError
 
 
 class PayloadTooLarge(ApplicationError):
-    status_code = 413
     code = "PAYLOAD_TOO_LARGE"
-    message = "The request body is too large."
 
 
 class MalformedJSON(ApplicationError):
-    status_code = 400
     code = "MALFORMED_REQUEST"
-    message = "The request body is not valid JSON."
 
 
 # A JSON string (quotes, escapes and all) or one bracket. Strings are matched whole, so brackets

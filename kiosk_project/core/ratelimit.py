@@ -17,13 +17,12 @@ from kiosk_project.core.errors import ApplicationError
 
 
 class RateLimited(ApplicationError):
-    status_code = 429
     code = "RATE_LIMITED"
-    message = "Too many requests from this kiosk; slow down."
+
+    retry_after: int  # always known for a rate limit
 
     def __init__(self, retry_after: int, message: str | None = None) -> None:
-        super().__init__(message, details={"retry_after": retry_after})
-        self.retry_after = retry_after
+        super().__init__(message, details={"retry_after": retry_after}, retry_after=retry_after)
 
 
 def _window(scope: str, ident: str | int, window: int) -> tuple[str, int]:

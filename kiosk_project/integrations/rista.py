@@ -28,9 +28,7 @@ log = logging.getLogger(__name__)
 class RistaUnavailable(UpstreamError):
     """Rista could not be reached, timed out, or failed (5xx/429): worth retrying."""
 
-    status_code = 503
     code = "RISTA_UNAVAILABLE"
-    message = "The restaurant's POS is not answering; try again shortly."
 
 
 class RistaTimeout(RistaUnavailable):
@@ -42,9 +40,7 @@ class RistaTimeout(RistaUnavailable):
 class RistaRejected(UpstreamError):
     """Rista answered 4xx: the request itself is wrong; retrying will not help."""
 
-    status_code = 502
     code = "RISTA_REJECTED"
-    message = "The restaurant's POS rejected the request."
 
     def __init__(self, message: str | None = None, *, http_status: int = 400, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)

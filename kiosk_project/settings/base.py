@@ -391,6 +391,19 @@ PAYMENT_RECONCILE_FIRST_CHECK = env.int("PAYMENT_RECONCILE_FIRST_CHECK", default
 PAYMENT_RECONCILE_STEPS = [(3, 30), (6, 60), (10, 60), (30, 60)]
 PAYMENT_RECONCILE_TAIL_EVERY = env.int("PAYMENT_RECONCILE_TAIL_EVERY", default=60)
 PAYMENT_LATE_SUCCESS_POLICY = env("PAYMENT_LATE_SUCCESS_POLICY", default="refund")  # refund | confirm
+# Tuning with safe defaults (docs/payments.md); none is part of the product's named interface.
+PAYMENT_QR_REUSE_MARGIN_SECONDS = env.int("PAYMENT_QR_REUSE_MARGIN_SECONDS", default=10)  # a live QR is reused
+PAYMENT_INITIATE_STALE_SECONDS = env.int("PAYMENT_INITIATE_STALE_SECONDS", default=60)  # a CREATED attempt abandoned
+PAYMENT_INITIATE_RATE_LIMIT_PER_MINUTE = env.int("PAYMENT_INITIATE_RATE_LIMIT_PER_MINUTE", default=30)
+PAYMENT_RECONCILE_BATCH = env.int("PAYMENT_RECONCILE_BATCH", default=50)  # payments/refunds per reconciler pass
+PAYMENT_RECONCILE_TIME_BUDGET = env.float("PAYMENT_RECONCILE_TIME_BUDGET", default=20.0)  # seconds per pass
+PAYMENT_REFUND_FIRST_CHECK = env.int("PAYMENT_REFUND_FIRST_CHECK", default=10)  # then doubling up to the cap
+PAYMENT_REFUND_MAX_CHECK_EVERY = env.int("PAYMENT_REFUND_MAX_CHECK_EVERY", default=600)
+PAYMENT_REFUND_SUBMIT_AFTER = env.int("PAYMENT_REFUND_SUBMIT_AFTER", default=10)  # the reconciler (re)submits
+PAYMENT_EXPIRE_BATCH = env.int("PAYMENT_EXPIRE_BATCH", default=200)  # orders per expiry run
+# Callbacks for one payment within this window after a status check are coalesced into it (no new call).
+PAYMENT_CALLBACK_COALESCE_SECONDS = env.float("PAYMENT_CALLBACK_COALESCE_SECONDS", default=5.0)
+PAYMENT_LEDGER_MAX_PAYLOAD_BYTES = env.int("PAYMENT_LEDGER_MAX_PAYLOAD_BYTES", default=16 * 1024)
 
 # --- Kitchen: delivery to Rista (issue: kitchen) ------------------------------------------------
 KDS_WEBHOOK_SECRET = env("KDS_WEBHOOK_SECRET", default="sandbox-kds-callback-secret")

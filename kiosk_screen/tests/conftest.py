@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from typing import Any
 import pytest
 import requests
 
-from kds_bridge.tests.test_worker import broker, start_worker  # noqa: F401 (fixtures: Redis broker, real worker)
+from testing.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / ".run" / "screenshots" / "kiosk"
@@ -38,17 +37,6 @@ CART = {"items": [{"item_sku_id": "1", "quantity": 2}, {"item_sku_id": "9", "qua
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs_api(capability): skipped until the running API has it "
                                        "(payment_block, cancel, kiosk, store)")
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 @dataclass
@@ -122,7 +110,7 @@ WAITING_ON = {
 
 
 @pytest.fixture
-def stack(live_server, settings, phonepe, rista, kiosk, broker, monkeypatch) -> Iterator[Stack]:  # noqa: F811
+def stack(live_server, settings, phonepe, rista, kiosk, broker, monkeypatch) -> Iterator[Stack]:
     """The live server with both sandboxes calling back into it, as PhonePe and Rista call PUBLIC_BASE_URL."""
     from payments.gateway import reset_gateway
 

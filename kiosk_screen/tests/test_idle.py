@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from kiosk_screen.tests.conftest import wait_until
 from orders.models import Order, OrderStatus
+from testing.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -12,9 +12,10 @@ from decimal import Decimal
 
 import pytest
 
-from kiosk_screen.tests.conftest import SHOTS, wait_until
+from kiosk_screen.tests.conftest import SHOTS
 from orders.models import Order, OrderStatus
 from payments.models import Payment, PaymentStatus
+from testing.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

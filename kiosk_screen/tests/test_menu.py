@@ -8,7 +8,8 @@ import json
 import pytest
 
 from catalog.tests.catalog_builders import add_option_set, make_option
-from kiosk_screen.tests.conftest import CART, wait_until
+from kiosk_screen.tests.conftest import CART
+from testing.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 import requests
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -17,6 +15,7 @@ from catalog.services import catalog_refresh
 from conftest import WORKED_EXAMPLE
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.numbers import allocate_order_number, business_day
+from testing.waiting import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -193,8 +192,6 @@ def test_with_no_menu_anywhere_checkouts_fetch_it_once_between_them(kiosk, rista
     """Redis lost its data before any snapshot existed: the first checkouts fetch the menu, once."""
     from rest_framework.test import APIClient
 
-    from payments.tests.helpers import run_together
-
     def place() -> int:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Kiosk {kiosk[1]}")
@@ -256,24 +253,10 @@ def test_keys_are_scoped_per_kiosk(kiosk_client, other_kiosk, menu):
 
 
 def _run_threads(count: int, target) -> list:
-    results: list = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(count)
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            value = target()
-            with lock:
-                results.append(value)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    """`count` copies of `target` started together (testing.waiting.run_together); an error fails the test."""
+    results = run_together([target] * count)
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert not errors, errors
     return results
 
 

@@ -12,6 +12,7 @@ import threading
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse
 
 from payments.gateway.base import (
     Gateway,
@@ -38,7 +39,6 @@ __all__ = [
 ]
 
 FAMILIES = ("v2", "v1")
-WEBHOOK_PATH = "/api/v1/payment/webhook"
 
 _lock = threading.Lock()
 _cache: dict[tuple, Gateway] = {}
@@ -46,7 +46,7 @@ _cache: dict[tuple, Gateway] = {}
 
 def callback_url() -> str:
     """Where PhonePe v1 sends S2S callbacks (v2 webhooks are configured in PhonePe's dashboard)."""
-    return settings.PUBLIC_BASE_URL.rstrip("/") + WEBHOOK_PATH
+    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("payment-webhook")
 
 
 def _timeout() -> tuple[float, float]:

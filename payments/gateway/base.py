@@ -122,10 +122,6 @@ class StatusResult:
     raw: dict[str, Any] = field(repr=False)
     error_code: str = ""
 
-    @property
-    def is_terminal(self) -> bool:
-        return self.state != PENDING
-
 
 @dataclass(frozen=True)
 class RefundResult:

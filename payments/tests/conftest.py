@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from rest_framework.renderers import JSONRenderer
 
+from orders.presenters import order_payload
 from payments.gateway import reset_gateway
 from payments.tests.helpers import INITIATE, UNREACHABLE, WEBHOOK
+from testing.factories import OrderFactory
 
 
 @pytest.fixture(autouse=True)
@@ -37,8 +41,13 @@ def deliver_callbacks(live_server, phonepe, settings) -> str:
 
 
 @pytest.fixture
-def order(place_order) -> dict[str, Any]:
-    return place_order()
+def order(kiosk, rista) -> dict[str, Any]:
+    """A PENDING order of the kiosk's, written from rows (testing.factories: the worked example, Rs 324.50,
+    priced by the engine), as its checkout answered it. Checkout itself is tested
+    through the API in orders/ and in the end-to-end journeys."""
+    row = OrderFactory(device=kiosk[0])
+    # The checkout answer's body exactly: the same presenter, rendered and parsed as the kiosk would.
+    return json.loads(JSONRenderer().render(order_payload(row)))
 
 
 @pytest.fixture

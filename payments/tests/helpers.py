@@ -5,12 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 from payments.gateway import get_gateway
+from testing.waiting import poll as wait_for  # noqa: F401 (the payments tests' name for it)
+from testing.waiting import run_together  # noqa: F401
 
 WEBHOOK = "/api/v1/payment/webhook"
 INITIATE = "/api/v1/payment/initiate"
@@ -54,16 +53,6 @@ def post_callback(client: Any, body: bytes, headers: dict[str, str]) -> Any:
     return client.post(WEBHOOK, data=body, content_type="application/json", **headers)
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.05) -> Any:
-    """Poll until predicate() is truthy (callbacks arrive on the sandbox's threads)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
-
-
 def kitchen_handoffs(order_id: str) -> int:
     from kds_bridge.models import KitchenDelivery
 
@@ -74,27 +63,3 @@ def confirmations(order_id: str) -> int:
     from orders.models import OrderEvent
 
     return OrderEvent.objects.filter(order_id=order_id, kind="status", to_status="CONFIRMED").count()
-
-
-def run_together(jobs: list[Callable[[], Any]]) -> list[Any]:
-    """Start every job at the same instant on its own thread (own DB connection); return results or errors."""
-    from django.db import connection
-
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-
-    def run(index: int, job: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = job()
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results

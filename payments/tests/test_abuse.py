@@ -9,12 +9,12 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
 from kiosk_project.core import metrics
 from orders.models import Order, OrderStatus
-from payments.conf import conf
 from payments.models import Payment, PaymentEvent, PaymentStatus
 from payments.tests.helpers import post_callback, reference_of, run_together, signed_callback
 
@@ -165,6 +165,6 @@ def test_the_ledger_keeps_a_bounded_payload(phonepe, order, initiate):
 
     row = PaymentEvent.objects.get(provider_reference=reference, source="webhook_v2")
     stored = json.dumps(row.payload)
-    assert len(stored) < conf("PAYMENT_LEDGER_MAX_PAYLOAD_BYTES")
+    assert len(stored) < settings.PAYMENT_LEDGER_MAX_PAYLOAD_BYTES
     assert row.payload["truncated"] is True and row.payload["bytes"] > 50_000
     assert len(row.payload["sha256"]) == 64

@@ -191,7 +191,7 @@ def test_phonepe_rejecting_our_credentials_is_a_502(gateway_family, phonepe, ord
 
 def test_a_second_initiate_while_one_is_in_flight_is_told_to_retry(phonepe, order, initiate):
     from orders.models import Order as OrderModel
-    from payments.services import new_merchant_reference
+    from payments.initiation import new_merchant_reference
 
     order_row = OrderModel.objects.get(pk=order["order_id"])
     Payment.objects.create(order=order_row, merchant_reference=new_merchant_reference(order_row),

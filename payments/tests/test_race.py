@@ -14,8 +14,8 @@ from rest_framework.test import APIClient
 
 from kiosk_project.core import metrics
 from orders.models import Order, OrderStatus
+from payments.expiry import orders_expire
 from payments.models import Payment, PaymentEvent, PaymentStatus
-from payments.reconciliation import orders_expire
 from payments.status_checks import payment_check
 from payments.tests.helpers import (
     INITIATE,

@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from kiosk_project.core import metrics
 from orders.models import Order, OrderEvent, OrderStatus
+from payments.expiry import orders_expire
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
-from payments.reconciliation import orders_expire, payments_reconcile
+from payments.reconciliation import payments_reconcile
 from payments.tests.helpers import confirmations, kitchen_handoffs, reference_of, wait_for
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from orders.models import Order
-from payments.reconciliation import orders_expire, payments_reconcile
+from payments.expiry import orders_expire
+from payments.reconciliation import payments_reconcile
 
 
 class Command(BaseCommand):

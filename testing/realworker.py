@@ -25,7 +25,9 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[2]
+from testing.waiting import wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WORKER_FLAGS = ("--without-mingle", "--without-gossip", "--without-heartbeat")
 
 
@@ -125,6 +127,16 @@ class Celery:
 
 
 @pytest.fixture
+def broker() -> Iterator[redis.Redis]:
+    """The test broker (Redis), empty before and after: no leftover or unacked messages from other tests."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
 def celery_procs(transactional_db, rista, tmp_path) -> Iterator[Celery]:
     procs = Celery(rista, tmp_path)
     try:
@@ -144,12 +156,9 @@ def start_worker(transactional_db, rista, tmp_path) -> Iterator[Callable[..., Pr
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, celery: Celery | None = None) -> float:
-    """Poll until `condition()`; fail with the processes' logs after `timeout`. Returns the seconds taken."""
+    """Wait until `condition()`; fail with the processes' logs after `timeout`. Returns the seconds taken."""
     started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}\n{celery.logs() if celery else ''}")
-        time.sleep(0.05)
+    wait_until(condition, timeout, what, logs=celery.logs if celery else None)
     return time.monotonic() - started
 
 
