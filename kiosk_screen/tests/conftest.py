@@ -5,16 +5,14 @@ The launch follows the back office's browser tests (backoffice/tests/test_browse
 CHROMIUM_PATH, headless, started after (and closed before) the live server and the database. Screenshots of
 every screen, at 1080x1920 portrait and 1920x1080 landscape, go to .run/screenshots/kiosk/ (git-ignored).
 
-Capabilities other issues add to the API (the status document's `payment` block, order cancel, GET /kiosk,
-the store status) are probed on the running API; a test that needs one is skipped with the reason
-until it is there (`@pytest.mark.needs_api("cancel")`), never passed silently.
+Every test runs against the whole contract (the status document's `payment` block, cancel, GET /kiosk, the
+store status): none of them is skipped when a part is missing, so a regression in the API fails here.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,11 +30,6 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 SIZES = {"portrait": {"width": 1080, "height": 1920}, "landscape": {"width": 1920, "height": 1080}}
 CART = {"items": [{"item_sku_id": "1", "quantity": 2}, {"item_sku_id": "9", "quantity": 1}], "order_mode": "takeaway"}
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "needs_api(capability): skipped until the running API has it "
-                                       "(payment_block, cancel, kiosk, store)")
 
 
 @dataclass
@@ -77,37 +70,6 @@ class Stack:
         return self.http.get(f"{self.rista.url}/_control/sales", params={"orderTransactionId": order_id},
                              timeout=10).json()
 
-    # -- capability probes (what issues 11 and 13 add) -------------------------------------------------
-    def has(self, capability: str) -> bool:
-        if capability == "kiosk":
-            return self.http.get(f"{self.api}/kiosk", headers=self.auth, timeout=10).status_code == 200
-        if capability == "store":
-            return "store" in self.http.get(f"{self.api}/catalog", headers=self.auth, timeout=10).json()
-        if capability == "cancel":
-            answer = self.http.post(f"{self.api}/orders/{uuid.uuid4()}/cancel", json={}, headers=self.auth,
-                                    timeout=10)
-            return answer.status_code != 404 or answer.json().get("error", {}).get("code") != "NOT_FOUND"
-        if capability == "payment_block":
-            self.http.get(f"{self.api}/catalog", timeout=10)  # pricing reads the cached menu; fill it first
-            placed = self.http.post(f"{self.api}/orders", json=CART, timeout=10,
-                                    headers={**self.auth, "Idempotency-Key": f"probe-{uuid.uuid4()}"})
-            assert placed.status_code == 201, placed.text
-            order_id = placed.json()["order_id"]
-            found = "payment" in self.status(order_id)
-            from orders.models import Order
-
-            Order.objects.filter(pk=order_id).delete()  # the probe's order must not be the test's
-            return found
-        raise ValueError(capability)
-
-
-WAITING_ON = {
-    "payment_block": "issue 11: the status document has no `payment` block",
-    "cancel": "issue 11: POST /api/v1/orders/{id}/cancel does not exist",
-    "kiosk": "issue 11: GET /api/v1/kiosk does not exist",
-    "store": "issue 13: the menu document has no `store` status",
-}
-
 
 @pytest.fixture
 def stack(live_server, settings, phonepe, rista, kiosk, broker, monkeypatch) -> Iterator[Stack]:
@@ -124,17 +86,6 @@ def stack(live_server, settings, phonepe, rista, kiosk, broker, monkeypatch) -> 
     reset_gateway()
     yield Stack(url=live_server.url, key=kiosk[1], phonepe=phonepe, rista=rista)
     reset_gateway()
-
-
-@pytest.fixture(autouse=True)
-def _needs_api(request: pytest.FixtureRequest) -> None:
-    marker = request.node.get_closest_marker("needs_api")
-    if marker is None:
-        return
-    stack = request.getfixturevalue("stack")
-    for capability in marker.args:
-        if not stack.has(capability):
-            pytest.skip(f"waiting on {WAITING_ON[capability]}")
 
 
 @pytest.fixture

@@ -154,7 +154,6 @@ def test_a_declined_payment_is_retried_and_paid(stack, open_kiosk):
         PaymentStatus.FAILED, PaymentStatus.SUCCEEDED]
 
 
-@pytest.mark.needs_api("payment_block")
 def test_the_failure_message_comes_from_the_api(stack, open_kiosk):
     """With the contract's `payment` block, the customer reads the API's own message for the failure."""
     screen = open_kiosk("portrait")
@@ -173,7 +172,6 @@ def test_the_failure_message_comes_from_the_api(stack, open_kiosk):
     assert screen.text("failure-message") == payment["message"]
 
 
-@pytest.mark.needs_api("cancel")
 def test_cancel_on_the_qr_screen_cancels_the_order_and_keeps_the_cart(stack, open_kiosk):
     screen = open_kiosk("portrait")
     screen.wait("screen-welcome")

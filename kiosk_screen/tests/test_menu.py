@@ -8,7 +8,6 @@ import json
 import pytest
 
 from catalog.tests.catalog_builders import add_option_set, make_option
-from kiosk_screen.tests.conftest import CART
 from testing.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -155,7 +154,6 @@ def test_a_revoked_key_sends_the_screen_back_to_pairing(stack, open_kiosk, kiosk
     assert "not accepted" in screen.wait("pair-error").inner_text()
 
 
-@pytest.mark.needs_api("kiosk")
 def test_only_the_modes_the_kiosk_allows(stack, open_kiosk, kiosk):
     device = kiosk[0]
     device.allowed_order_modes = ["takeaway"]
@@ -166,13 +164,3 @@ def test_only_the_modes_the_kiosk_allows(stack, open_kiosk, kiosk):
     screen = open_kiosk("portrait")
     screen.wait("screen-welcome")
     assert screen.tid("mode-dine_in").count() == 0 and screen.tid("mode-takeaway").is_visible()
-
-
-def test_without_a_kiosk_endpoint_both_modes_are_offered(stack, open_kiosk):
-    """Today's API has no GET /api/v1/kiosk: the screen offers both modes (the API refuses one not allowed)."""
-    if stack.has("kiosk"):
-        pytest.skip("the API has GET /api/v1/kiosk: test_only_the_modes_the_kiosk_allows covers the modes")
-    screen = open_kiosk("portrait")
-    screen.wait("screen-welcome")
-    assert screen.tid("mode-dine_in").is_visible() and screen.tid("mode-takeaway").is_visible()
-    assert stack.http.post(f"{stack.api}/orders/quote", json=CART, headers=stack.auth, timeout=10).status_code == 200

@@ -48,18 +48,23 @@ export class Checkout {
   }
 
   // A QR for the order: the live one again if there is one (initiate is idempotent while it is valid).
+  // null when the session ended or the order was cancelled meanwhile (Cancel is on screen while we ask:
+  // a retry must not ask for a QR of an order the customer has just cancelled).
   async initiate(onRetrying) {
+    const order = this.order;
+    const current = () => this.alive() && order !== null && this.order === order;
     for (let tries = 0; ; tries += 1) {
+      if (!current()) return null;
       try {
-        const payment = await this.api.initiatePayment(this.order.order_id, this.order.total_amount_include_tax);
-        if (!this.alive()) return null;
+        const payment = await this.api.initiatePayment(order.order_id, order.total_amount_include_tax);
+        if (!current()) return null;
         this.payment = payment;
         return payment;
       } catch (err) {
-        if (!isTransient(err) || tries + 1 >= MAX_INITIATE_TRIES || !this.alive()) throw err;
+        if (!current()) return null;
+        if (!isTransient(err) || tries + 1 >= MAX_INITIATE_TRIES) throw err;
         onRetrying(err);
         await sleep(retryDelay(tries, err));
-        if (!this.alive()) return null;
       }
     }
   }
@@ -131,18 +136,20 @@ export class Checkout {
     const order = this.order;
     this.attempt = null;
     if (!order) return "cancelled";
+    this.order = null; // at once: a payment request still retrying stops asking for this order's QR
     for (let tries = 0; tries < 4; tries += 1) {
       try {
         await this.api.cancelOrder(order.order_id, reason);
-        this.order = null;
         return "cancelled";
       } catch (err) {
-        if (err instanceof ApiError && err.code === "ORDER_ALREADY_PAID") return "paid";
+        if (err instanceof ApiError && err.code === "ORDER_ALREADY_PAID") {
+          this.order = order; // the customer paid first: the order is theirs after all
+          return "paid";
+        }
         if (!isTransient(err)) break;
         await sleep(retryDelay(tries, err));
       }
     }
-    this.order = null;
     return "cancelled";
   }
 }
