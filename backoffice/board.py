@@ -70,7 +70,7 @@ def _column(order: Order) -> str | None:
 def board_for(*, orders: Any, branch: str, day: date | None = None, now: datetime | None = None) -> Board:
     """`orders`: the user's visible orders (backoffice.access.orders_visible_to)."""
     now = now or timezone.now()
-    day = day or today(now)
+    day = day or today(now, branch)  # the branch's own business day, in its time zone
     todays = orders.filter(business_day=day, branch_code=branch)
     problems = {p.order.pk: p for p in problems_list(orders=todays, now=now)}
     columns: dict[str, list[Card]] = {key: [] for key, _ in COLUMNS}

@@ -24,6 +24,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from backoffice.labels import mode_label
+from kiosk_project.core.branches import branch_config
 from orders.models import Order, OrderLine, OrderStatus
 from orders.tax_breakdown import TaxBreakdown, tax_breakdown_of_orders
 from payments.models import Payment, PaymentStatus, Provider, Refund, RefundStatus
@@ -214,11 +215,18 @@ class HourRow:
 
 
 def sales_by_hour(period: Period, orders: QuerySet[Order]) -> list[HourRow]:
-    """Paid orders by the local hour they were placed, in business-day order (04:00 first, 03:00 last)."""
-    start = settings.ORDER_BUSINESS_DAY_START_HOUR
+    """Paid orders by the local hour they were placed, in business-day order (04:00 first, 03:00 last).
+
+    One branch's report reads that branch's clock (its time zone and business-day start); the
+    consolidated one ("every branch") the deployment's (TIME_ZONE, ORDER_BUSINESS_DAY_START_HOUR)."""
+    if period.branch:
+        branch = branch_config(period.branch)
+        start, zone = branch.business_day_start_hour, branch.tz
+    else:
+        start, zone = settings.ORDER_BUSINESS_DAY_START_HOUR, timezone.get_current_timezone()
     hours = {h: HourRow(h, 0, ZERO) for h in ((start + i) % 24 for i in range(24))}
     for created_at, total in sales_in(period, orders).values_list("created_at", "total_amount_include_tax"):
-        row = hours[timezone.localtime(created_at).hour]
+        row = hours[created_at.astimezone(zone).hour]
         row.orders += 1
         row.total += total
     return list(hours.values())

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from django.conf import settings
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.utils import timezone
 
 from backoffice.labels import Label, order_label
+from kiosk_project.core.branches import branch_config
 from orders.models import Order
 from orders.numbers import business_day
 from payments.models import Payment, PaymentStatus
 
 
-def today(now: datetime | None = None) -> date:
-    """Today's business day: at 00:30 it is still yesterday's (ORDER_BUSINESS_DAY_START_HOUR)."""
-    return business_day(now)
-
-
-def business_day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The instants a business day runs between: [day 04:00, next day 04:00) in local time."""
-    start = timezone.make_aware(datetime(day.year, day.month, day.day, settings.ORDER_BUSINESS_DAY_START_HOUR))
-    return start, start + timedelta(days=1)
+def today(now: datetime | None = None, branch_code: str | None = None) -> date:
+    """Today's business day: at 00:30 it is still yesterday's (the business-day start hour). A branch's
+    in its own time zone and start hour; with no branch, the settings' (TIME_ZONE,
+    ORDER_BUSINESS_DAY_START_HOUR)."""
+    return business_day(now, branch_config(branch_code) if branch_code else None)
 
 
 def with_payment_summary(orders: QuerySet[Order]) -> QuerySet[Order]:

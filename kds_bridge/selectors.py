@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -16,16 +15,19 @@ from orders.models import KitchenStatus, Order, OrderStatus
 KITCHEN_HAS_IT = (KitchenStatus.ACCEPTED, KitchenStatus.READY, KitchenStatus.COMPLETED)
 
 
-def kitchen_stuck_orders(*, now: datetime | None = None) -> QuerySet[Order]:
+def kitchen_stuck_orders(*, now: datetime | None = None, branch_codes: list[str] | None = None) -> QuerySet[Order]:
     """Paid orders the kitchen should have by now but does not.
 
     CONFIRMED for more than KDS_ALERT_AFTER_SECONDS, and no DELIVERED delivery
     (none at all counts too), unless Rista already reported the kitchen working
-    on it. Oldest first, with the delivery joined.
+    on it. Oldest first, with the delivery joined. `branch_codes` narrows to those branches.
     """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.KDS_ALERT_AFTER_SECONDS)
-    return (Order.objects.filter(status=OrderStatus.CONFIRMED, confirmed_at__lte=cutoff)
+    orders = Order.objects.filter(status=OrderStatus.CONFIRMED, confirmed_at__lte=cutoff)
+    if branch_codes is not None:
+        orders = orders.filter(branch_code__in=branch_codes)
+    return (orders
             .exclude(kitchen_delivery__status=DeliveryStatus.DELIVERED)
             .exclude(kitchen_status__in=KITCHEN_HAS_IT)
             .select_related("kitchen_delivery").order_by("confirmed_at"))
@@ -41,17 +43,10 @@ def oldest_open_delivery_created_at() -> datetime | None:
             .values_list("created_at", flat=True).first())
 
 
-def kitchen_deliveries_needing_attention() -> QuerySet[KitchenDelivery]:
-    """Deliveries that are not (yet) in Rista: pending, sending, failed, rejected. Oldest first."""
-    return (KitchenDelivery.objects.filter(~Q(status=DeliveryStatus.DELIVERED))
-            .select_related("order").order_by("created_at"))
-
-
-def order_find(*, reference: str) -> Order | None:
-    """An order by UUID, or by order number (the most recent business day with that number)."""
-    try:
-        order_id = uuid.UUID(reference)
-    except ValueError:
-        return (Order.objects.filter(order_number__iexact=reference.strip())
-                .order_by("-business_day", "-created_at").first())
-    return Order.objects.filter(pk=order_id).first()
+def kitchen_deliveries_needing_attention(*, branch_codes: list[str] | None = None) -> QuerySet[KitchenDelivery]:
+    """Deliveries that are not (yet) in Rista: pending, sending, failed, rejected. Oldest first.
+    `branch_codes` narrows to those branches' orders."""
+    deliveries = KitchenDelivery.objects.filter(~Q(status=DeliveryStatus.DELIVERED))
+    if branch_codes is not None:
+        deliveries = deliveries.filter(order__branch_code__in=branch_codes)
+    return deliveries.select_related("order").order_by("created_at")

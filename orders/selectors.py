@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
+
 from kiosk_project.core.errors import NotFound
 from orders.models import Order, OrderEvent
 
@@ -35,3 +37,16 @@ def order_history(order: Order) -> list[dict[str, Any]]:
          "actor": e.actor, "reason": e.reason or None}
         for e in OrderEvent.objects.filter(order=order).order_by("created_at", "id")
     ]
+
+
+def order_find(*, reference: str, branch_code: str | None = None) -> Order | None:
+    """An order by UUID, or by order number: numbers restart per branch and business day, so a number is
+    looked up in one branch (`branch_code`, default KIOSK_BRANCH_CODE), on its most recent business day."""
+    try:
+        order_id = UUID(reference.strip())
+    except ValueError:
+        return (Order.objects.filter(order_number__iexact=reference.strip(),
+                                     branch_code=branch_code or settings.KIOSK_BRANCH_CODE)
+                .order_by("-business_day", "-created_at").first())
+    return Order.objects.filter(pk=order_id).first()
+

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -146,3 +146,17 @@ def test_needs_attention_lists_each_problem_with_its_fix(scenes, shift):
     client.post(reverse("admin:orders_order_handle", args=[late.pk]), {"problem": key})
     assert late.pk not in {p.order.pk for p in problems_list(orders=orders_visible_to(shift))}
     assert "Problem marked handled" in client.get(reverse("admin:orders_order_change", args=[late.pk])).content.decode()
+
+
+def test_the_board_shows_a_branchs_own_business_day(scenes, chain_owner):
+    """At 23:00 UTC it is already tomorrow's trade in India (04:30) but still tonight in London (23:00): a
+    London branch's board shows tonight's orders."""
+    from kiosk_project.core.branches import branch_create
+
+    branch_create(code="LON01", display_name="London", channels=["Takeaway"], invoice_prefix="LON1",
+                  time_zone="Europe/London", business_day_start_hour=4)
+    tonight = scenes.paid()
+    Order.objects.filter(pk=tonight.pk).update(branch_code="LON01", business_day=date(2026, 3, 1))
+    late_evening = datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
+    board = board_for(orders=orders_visible_to(chain_owner), branch="LON01", now=late_evening)
+    assert tonight.pk in {card.order.pk for _, _, cards in board.titled_columns() for card in cards}

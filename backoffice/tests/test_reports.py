@@ -109,3 +109,27 @@ def test_csv_cells_cannot_run_as_formulas():
 
     text = csv_text(["a"], [["=HYPERLINK(\"x\")"], ["-5"], ["plain"]])
     assert "'=HYPERLINK" in text and "'-5" in text and "plain" in text
+
+
+def test_a_branch_keeps_its_own_clock_for_today_and_the_hours(rista, chain_owner):
+    """A branch in another time zone: its business day and its hourly sales read its clock, the consolidated
+    report the deployment's (TIME_ZONE Asia/Kolkata, business day from 04:00)."""
+    from datetime import UTC, date, datetime
+
+    from kiosk_project.core.branches import branch_create
+    from testing.factories import OrderFactory
+
+    branch_create(code="LON01", display_name="London", channels=["Takeaway"], invoice_prefix="LON1",
+                  time_zone="Europe/London", business_day_start_hour=4)
+    late_evening = datetime(2026, 3, 1, 23, 0, tzinfo=UTC)  # 23:00 in London, 04:30 next morning in India
+    assert today(late_evening, "LON01") == date(2026, 3, 1)
+    assert today(late_evening) == date(2026, 3, 2)
+
+    noon = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)  # 12:00 in London, 17:30 in India
+    order = OrderFactory(confirmed=True)
+    Order.objects.filter(pk=order.pk).update(branch_code="LON01", created_at=noon, business_day=date(2026, 3, 1))
+    day = date(2026, 3, 1)
+    london = {h.hour: h.orders for h in sales_by_hour(Period(day, day, "LON01"), orders_visible_to(chain_owner))}
+    everywhere = {h.hour: h.orders for h in sales_by_hour(Period(day, day, ""), orders_visible_to(chain_owner))}
+    assert london[12] == 1 and sum(london.values()) == 1
+    assert everywhere[17] == 1 and sum(everywhere.values()) == 1

@@ -76,3 +76,46 @@ def test_kds_resend_refuses_unpaid_and_unknown_orders(place_order):
     assert not KitchenDelivery.objects.exists()
     with pytest.raises(CommandError, match="no order"):
         run("kds_resend", "Z999")
+
+
+@pytest.fixture
+def two_branches_with_the_same_number(paid_order, settings):
+    """Order numbers restart per branch: K001 of BLR01 and K001 of MYS01 are two orders."""
+    from kiosk_project.core.branches import branch_create
+
+    branch_create(code="MYS01", display_name="Mysuru", channels=["Takeaway"], invoice_prefix="MYS1")
+    here, _ = paid_order()
+    there, _ = paid_order()
+    Order.objects.filter(pk=there.pk).update(branch_code="MYS01", order_number=here.order_number)
+    backdate(here.pk, settings.KDS_ALERT_AFTER_SECONDS + 5)
+    backdate(there.pk, settings.KDS_ALERT_AFTER_SECONDS + 5)
+    return Order.objects.get(pk=here.pk), Order.objects.get(pk=there.pk)
+
+
+def test_kds_status_lists_one_branch_or_all(two_branches_with_the_same_number, settings):
+    here, there = two_branches_with_the_same_number
+    default = run("kds_status")
+    assert str(here.pk) in default and str(there.pk) not in default
+    assert f"1 paid orders stuck in {settings.KIOSK_BRANCH_CODE} " in default
+    mysuru = run("kds_status", "--branch", "MYS01")
+    assert str(there.pk) in mysuru and str(here.pk) not in mysuru
+    everything = run("kds_status", "--all")
+    assert str(here.pk) in everything and str(there.pk) in everything
+    with pytest.raises(CommandError, match="no branch 'XXX01'"):
+        run("kds_status", "--branch", "XXX01")
+
+
+def test_kds_resend_finds_an_order_number_in_its_branch(two_branches_with_the_same_number):
+    here, there = two_branches_with_the_same_number
+    assert str(here.pk) in run("kds_resend", here.order_number)  # the deployment's own branch by default
+    assert str(there.pk) in run("kds_resend", there.order_number, "--branch", "MYS01")
+    with pytest.raises(CommandError, match="in branch XXX01"):
+        run("kds_resend", here.order_number, "--branch", "XXX01")
+
+
+def test_reconcile_payments_finds_an_order_number_in_its_branch(two_branches_with_the_same_number):
+    _, there = two_branches_with_the_same_number
+    out = run("reconcile_payments", "--order", there.order_number, "--branch", "MYS01")
+    assert "checked 0 payment(s)" in out  # that order, found, has no open payment
+    with pytest.raises(CommandError, match="no order"):
+        run("reconcile_payments", "--order", "Z999", "--branch", "MYS01")

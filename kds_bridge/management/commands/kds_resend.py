@@ -4,7 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kds_bridge.recovery import kitchen_delivery_resend
-from kds_bridge.selectors import order_find
+from orders.selectors import order_find
 
 
 class Command(BaseCommand):
@@ -13,13 +13,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("order", help="order id (UUID) or order number (latest business day), e.g. K042")
+        parser.add_argument("--branch", help="the branch an order number belongs to (default: KIOSK_BRANCH_CODE)")
         parser.add_argument("--force", action="store_true",
                             help="also for a DELIVERED order: re-check with Rista (still never a second sale)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        order = order_find(reference=options["order"])
+        order = order_find(reference=options["order"], branch_code=options.get("branch"))
         if order is None:
-            raise CommandError(f"no order {options['order']!r}")
+            where = f" in branch {options['branch']}" if options.get("branch") else ""
+            raise CommandError(f"no order {options['order']!r}{where}")
         result = kitchen_delivery_resend(order_id=order.pk, actor=f"operator:{getpass.getuser()}",
                                          force=options["force"])
         line = f"{order.order_number} ({order.pk}): {result.message}"
