@@ -70,12 +70,17 @@ class Proc:
         return self.log_path.read_text(errors="replace")[-6000:]
 
 
-def worker_env(rista, **extra: str) -> dict[str, str]:
+def suite_database_url() -> str:
+    """This test's PostgreSQL database (the suite's, migrated), for a subprocess to use."""
     db = connection.settings_dict
+    return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def worker_env(rista, **extra: str) -> dict[str, str]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "kiosk_project.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": suite_database_url(),
         "REDIS_URL": os.environ["REDIS_URL"],
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "RISTA_BASE_URL": rista.url + "/v1",

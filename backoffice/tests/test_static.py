@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from kiosk_project.core.money_format import amount, group_indian, rupees
+from testing.realworker import suite_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,11 +33,12 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.django_db(transaction=True)  # the suite's PostgreSQL and Redis, as production
 def test_gunicorn_serves_the_admin_styles_compressed_and_cached(tmp_path):
     """What `make run` and docker compose do: collectstatic, then gunicorn; /static/ must not be a 404."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kiosk_project.settings.local",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "STATIC_ROOT": str(tmp_path / "static"),
-           "REDIS_URL": "", "CELERY_BROKER_URL": "", "DEBUG": "false", "LOG_LEVEL": "WARNING"}
+           "DATABASE_URL": suite_database_url(), "STATIC_ROOT": str(tmp_path / "static"),
+           "REDIS_URL": os.environ["REDIS_URL"], "CELERY_BROKER_URL": "", "DEBUG": "false", "LOG_LEVEL": "WARNING"}
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True, timeout=120)
     port = _free_port()

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from testing.realworker import suite_database_url
+
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ROOT / "kiosk_screen" / "static" / "kiosk"
 
@@ -52,11 +54,12 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.django_db(transaction=True)  # the suite's PostgreSQL and Redis, as production
 def test_gunicorn_serves_the_screen_with_hashed_cached_modules(tmp_path):
     """What make run and the Docker image do: collectstatic, then gunicorn (WhiteNoise serves the files)."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kiosk_project.settings.local",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "STATIC_ROOT": str(tmp_path / "static"),
-           "REDIS_URL": "", "CELERY_BROKER_URL": "", "DEBUG": "false", "LOG_LEVEL": "WARNING",
+           "DATABASE_URL": suite_database_url(), "STATIC_ROOT": str(tmp_path / "static"),
+           "REDIS_URL": os.environ["REDIS_URL"], "CELERY_BROKER_URL": "", "DEBUG": "false", "LOG_LEVEL": "WARNING",
            "GUNICORN_CONTROL_SOCKET": str(tmp_path / "gunicorn.ctl")}
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True, timeout=120)

@@ -19,6 +19,7 @@ from django.core.management import call_command
 
 from kiosk_project.core.kiosk_auth import forget_cached_keys, kiosk_for_key
 from kiosk_project.core.models import KioskDevice
+from testing.realworker import suite_database_url
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -117,10 +118,9 @@ class Gunicorn:
     def __init__(self, tmp: Path, name: str, zone: str) -> None:
         self.port = _free_port()
         self.log_path = tmp / f"{name}.log"
-        env = {k: v for k, v in os.environ.items() if k not in ("GUNICORN_CONTROL_SOCKET", "REDIS_URL",
-                                                                "CELERY_BROKER_URL")}
+        env = {k: v for k, v in os.environ.items() if k not in ("GUNICORN_CONTROL_SOCKET", "CELERY_BROKER_URL")}
         env.update({"DJANGO_SETTINGS_MODULE": "kiosk_project.settings.local", "DJANGO_ENV_FILE": "",
-                    "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}", "LOG_FORMAT": "json", "LOG_LEVEL": "INFO",
+                    "DATABASE_URL": suite_database_url(), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO",
                     "TIME_ZONE": zone, "TZ": "UTC"})
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
@@ -147,11 +147,8 @@ class Gunicorn:
 
 
 @pytest.mark.slow
+@pytest.mark.django_db(transaction=True)  # the gunicorns use the suite's (migrated) PostgreSQL and Redis
 def test_gunicorn_logs_in_the_apps_time_zone_with_its_own_control_socket(tmp_path):
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True, timeout=120,
-                   env={**os.environ, "DJANGO_SETTINGS_MODULE": "kiosk_project.settings.local", "DJANGO_ENV_FILE": "",
-                        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "REDIS_URL": "",
-                        "CELERY_BROKER_URL": ""})
     first = Gunicorn(tmp_path, "first", "America/New_York")
     second = Gunicorn(tmp_path, "second", "America/New_York")
     try:
