@@ -47,24 +47,17 @@ from bench.catalog import synthetic_catalog
 from bench.common import (
     DURATION,
     REPEAT,
-    ROOT,
     WARMUP,
     Load,
     Stack,
     _run,
+    bench_main,
     fmt_ms,
-    install_signal_handlers,
-    interrupt_message,
-    machine_info,
-    machine_line,
     manage,
     request,
-    require_services,
     say,
     start_gunicorn,
     table,
-    warn_if_no_wrk,
-    write_result,
 )
 from bench.orders import CARTS, _place_load, _seed_orders, _status_load, _with_totals
 from bench.payments_kitchen import Ctx, done, run_pool, sales_by_order, wait_until
@@ -352,19 +345,7 @@ def render(data: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    install_signal_handlers()
-    services = require_services()
-    warn_if_no_wrk()
-    info = machine_info()
-    with interrupt_message(), Stack() as stack:
-        data = run(stack, services)
-    print()
-    print(machine_line(info))
-    print()
-    print(render(data))
-    path = write_result("capacity", {"machine": info, "capacity": data})
-    say(f"results written to {path.relative_to(ROOT)}")
-    return 0
+    return bench_main("capacity", run, render)
 
 
 if __name__ == "__main__":

@@ -27,26 +27,20 @@ from bench.common import (
     Server,
     Stack,
     app_env,
+    bench_main,
     disturbed,
     fmt_cpu,
     fmt_ms,
     fmt_other,
     fmt_rps,
-    install_signal_handlers,
-    interrupt_message,
-    machine_info,
-    machine_line,
     manage,
     request,
-    require_services,
     run_load,
     say,
     start_gunicorn,
     start_rista,
     table,
     verdict,
-    warn_if_no_wrk,
-    write_result,
 )
 
 CONNECTIONS = 32
@@ -196,19 +190,7 @@ def run(stack: Stack, services: tuple[str, str], *, with_synthetic: bool = True)
 
 
 def main() -> int:
-    install_signal_handlers()
-    services = require_services()
-    warn_if_no_wrk()
-    info = machine_info()
-    with interrupt_message(), Stack() as stack:
-        data = run(stack, services)
-    print()
-    print(machine_line(info))
-    print()
-    print(render(data["scales"]))
-    path = write_result("catalog", {"machine": info, "catalog": data})
-    say(f"results written to {path.relative_to(ROOT)}")
-    return 0
+    return bench_main("catalog", run, lambda data: render(data["scales"]))
 
 
 if __name__ == "__main__":

@@ -745,3 +745,21 @@ def interrupt_message() -> Iterator[None]:
     except KeyboardInterrupt:
         say("interrupted; everything this benchmark started has been stopped")
         raise SystemExit(130) from None
+
+
+def bench_main(kind: str, run: Callable[[Stack, tuple[str, str]], dict[str, Any]],
+               render: Callable[[dict[str, Any]], str]) -> int:
+    """A benchmark program's whole life: services, a Stack stopped on every exit, the table, the JSON file."""
+    install_signal_handlers()
+    services = require_services()
+    warn_if_no_wrk()
+    info = machine_info()
+    with interrupt_message(), Stack() as stack:
+        data = run(stack, services)
+    print()
+    print(machine_line(info))
+    print()
+    print(render(data))
+    path = write_result(kind, {"machine": info, kind: data})
+    say(f"results written to {path.relative_to(ROOT)}")
+    return 0

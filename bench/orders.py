@@ -19,30 +19,23 @@ import time
 from typing import Any
 
 from bench.common import (
-    ROOT,
     Load,
     Result,
     Stack,
     app_env,
+    bench_main,
     fmt_cpu,
     fmt_ms,
     fmt_other,
     fmt_rps,
-    install_signal_handlers,
-    interrupt_message,
-    machine_info,
-    machine_line,
     manage,
     request,
-    require_services,
     run_load,
     say,
     start_gunicorn,
     start_rista,
     table,
     verdict,
-    warn_if_no_wrk,
-    write_result,
 )
 
 CONNECTIONS = 16
@@ -235,19 +228,7 @@ def render(data: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    install_signal_handlers()
-    services = require_services()
-    warn_if_no_wrk()
-    info = machine_info()
-    with interrupt_message(), Stack() as stack:
-        data = run(stack, services)
-    print()
-    print(machine_line(info))
-    print()
-    print(render(data))
-    path = write_result("orders", {"machine": info, "orders": data})
-    say(f"results written to {path.relative_to(ROOT)}")
-    return 0
+    return bench_main("orders", run, render)
 
 
 if __name__ == "__main__":
