@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 SOAK_ARGS ?=
 
-.PHONY: install run test lint typecheck bench bench-catalog bench-capacity bench-chain soak clean
+.PHONY: install run test lint typecheck bench bench-catalog bench-capacity bench-profile bench-chain soak clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench-catalog: install
 # Status polls, payment initiation, webhook-to-kitchen and placement, each against its floor (one table).
 bench-capacity: install
 	$(PY) scripts/testservices.py -- $(PY) -m bench.capacity
+
+# Where each hot path's CPU goes (ours, Django, drivers, ...), from cProfile; bench/profile_paths.py.
+bench-profile: install
+	$(PY) scripts/testservices.py -- $(PY) -m pytest bench/profile_paths.py -q -s -p no:randomly -p no:cacheprovider
 
 # A 100-branch chain on one box: 400 kiosks polling, ordering and revalidating menus (docs/performance.md).
 bench-chain: install

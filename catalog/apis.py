@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.fastpath import etag_matches, requested_channel
+from catalog.fastpath import requested_channel
 from catalog.menu_document import menu_document
 from catalog.services import catalog_get
 from catalog.webhook_refresh import catalog_refresh_request
@@ -32,6 +32,7 @@ from kiosk_project.core.kiosk_auth import IsKiosk, Kiosk, KioskKeyAuthentication
 from kiosk_project.core.openapi import error_responses
 from kiosk_project.core.order_modes import order_modes
 from kiosk_project.core.webhooks import shared_secret_check
+from kiosk_project.core.wsgi_fastpath import etag_matches
 
 log = logging.getLogger(__name__)
 

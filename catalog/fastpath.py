@@ -21,32 +21,21 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
 from django.conf import settings
-from django.http.request import split_domain_port, validate_host
 
 from catalog.menu_document import menu_document
 from catalog.store import CachedCatalog, CacheDown, cache_read
+from kiosk_project.core import wsgi_fastpath as fast
 from kiosk_project.core.branches import BranchConfig, branch_config_cached
 from kiosk_project.core.kiosk_auth import kiosk_for_key_cached
 from kiosk_project.core.order_modes import order_mode_pricing
+from kiosk_project.core.wsgi_fastpath import StartResponse, WSGIApp
 
 PATH = "/api/v1/catalog"
-StartResponse = Callable[..., Any]
-WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-
-
-def etag_matches(header: str, etag: str) -> bool:
-    """If-None-Match semantics: any listed tag (weak or strong) or `*` matches."""
-    if not header:
-        return False
-    if header.strip() == "*":
-        return True
-    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
 
 
 def requested_channel(channel: str | None, order_mode: str | None, branch: BranchConfig) -> str | None:
@@ -60,19 +49,6 @@ def requested_channel(channel: str | None, order_mode: str | None, branch: Branc
         channel = order_mode_pricing(order_mode, branch).channel
     channel = channel or branch.default_channel
     return channel if channel in branch.channels else None
-
-
-def _security_headers() -> list[tuple[str, str]]:
-    headers = []
-    if settings.X_FRAME_OPTIONS:
-        headers.append(("X-Frame-Options", settings.X_FRAME_OPTIONS))
-    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-        headers.append(("X-Content-Type-Options", "nosniff"))
-    if settings.SECURE_REFERRER_POLICY:
-        headers.append(("Referrer-Policy", settings.SECURE_REFERRER_POLICY))
-    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
-        headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
-    return headers
 
 
 class CatalogFastPath:
@@ -120,10 +96,7 @@ class CatalogFastPath:
             return False
         if not settings.CATALOG_FAST_PATH_TTL or settings.CATALOG_REQUIRE_KIOSK_KEY:
             return False
-        if settings.SECURE_SSL_REDIRECT and environ.get("wsgi.url_scheme") != "https":
-            return False
-        host, _port = split_domain_port(environ.get("HTTP_HOST", ""))
-        return bool(host) and validate_host(host, settings.ALLOWED_HOSTS)
+        return fast.django_would_serve(environ)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if self._servable(environ):
@@ -139,10 +112,11 @@ class CatalogFastPath:
         # the two side by side): DRF's Allow, Django's Content-Length (0 on a 304) and security headers.
         body, etag = menu_document(entry, branch.store_status())
         headers = [("ETag", etag), ("Cache-Control", "no-cache"), ("X-Catalog-Source", "cache"),
-                   ("X-Catalog-Age", str(int(entry.age))), ("X-Request-ID", uuid.uuid4().hex),
+                   ("X-Catalog-Age", str(int(entry.age))),
+                   ("X-Request-ID", fast.request_id(environ.get("HTTP_X_REQUEST_ID", ""))),
                    ("Vary", "Accept-Encoding, Authorization"), ("Allow", "GET, HEAD, OPTIONS"),
-                   *_security_headers()]
-        if etag_matches(environ.get("HTTP_IF_NONE_MATCH", ""), etag):
+                   *fast.security_headers()]
+        if fast.etag_matches(environ.get("HTTP_IF_NONE_MATCH", ""), etag):
             start_response("304 Not Modified", [("Content-Length", "0"), *headers])
             return []
         start_response("200 OK", [("Content-Type", "application/json"),

@@ -19,6 +19,7 @@ from kiosk_project.core.branches import branch_config
 from kiosk_project.core.errors import ApplicationError
 from kiosk_project.core.kiosk_auth import Kiosk
 from kiosk_project.core.logging import log_context
+from kiosk_project.core.row_changes import row_changed
 from kiosk_project.core.transitions import transition_update
 from orders.invoices import invoice_assign
 from orders.models import (
@@ -209,6 +210,7 @@ def order_event_record(*, order_id: Any, kind: str, actor: str, reason: str, dat
                                       data=data or {})
     if status_reason is not None:
         Order.objects.filter(pk=order_id).update(status_reason=status_reason[:255], updated_at=timezone.now())
+        row_changed(Order, order_id)  # the status document shows updated_at (payments/status_cache.py)
     return event
 
 

@@ -12,6 +12,7 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         checks.register(check_payment_settings, checks.Tags.compatibility)
+        from payments import status_cache  # noqa: F401  (subscribes the status document's copy to row changes)
 
 
 def check_payment_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:

@@ -16,6 +16,7 @@ the allowed direction); orders knows nothing of payments.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -121,18 +122,18 @@ def payment_block(*, order_status: str, order_expires_at: datetime, payment_id: 
 # One statement: the order row by primary key, and its current attempt through the (order, -created_at) index.
 # The attempt that confirmed the order wins over later ones (a second QR that failed after the first was paid).
 _SQL = (
-    "SELECT o.order_number, o.status, o.kitchen_status, o.updated_at, o.expires_at,"
+    "SELECT o.device_id, o.order_number, o.status, o.kitchen_status, o.updated_at, o.expires_at,"
     " p.id, p.merchant_reference, p.status, p.error_code, p.expires_at"
     " FROM {order} o LEFT JOIN {payment} p ON p.id = ("
     "  SELECT p2.id FROM {payment} p2 WHERE p2.order_id = o.id"
     "  ORDER BY p2.confirmed_order DESC, p2.created_at DESC LIMIT 1)"
-    " WHERE o.id = %s AND o.device_id = %s"
+    " WHERE o.id = %s"
 )
 _FIELDS: tuple[Field, ...] = tuple(
     model._meta.get_field(name) for model, name in (  # type: ignore[misc]
-        (Order, "order_number"), (Order, "status"), (Order, "kitchen_status"), (Order, "updated_at"),
-        (Order, "expires_at"), (Payment, "id"), (Payment, "merchant_reference"), (Payment, "status"),
-        (Payment, "error_code"), (Payment, "expires_at"))
+        (Order, "device"), (Order, "order_number"), (Order, "status"), (Order, "kitchen_status"),
+        (Order, "updated_at"), (Order, "expires_at"), (Payment, "id"), (Payment, "merchant_reference"),
+        (Payment, "status"), (Payment, "error_code"), (Payment, "expires_at"))
 )
 
 
@@ -148,8 +149,26 @@ def _converted(row: tuple[Any, ...]) -> list[Any]:
     return values
 
 
-def status_document(*, order_id: Any, device_id: int) -> dict[str, Any]:
-    """The status document of one of this kiosk's orders (OrderNotFound for anyone else's).
+@dataclass(frozen=True)
+class StatusRow:
+    """What the status document is made of: the order's row and its current attempt's."""
+
+    order_id: UUID
+    device_id: int | None
+    order_number: str
+    status: str
+    kitchen_status: str
+    updated_at: datetime
+    expires_at: datetime
+    payment_id: Any
+    merchant_reference: str | None
+    payment_status: str | None
+    error_code: str
+    payment_expires_at: datetime | None
+
+
+def status_row(*, order_id: Any, device_id: int | None = None) -> StatusRow:
+    """The rows behind one order's status document; with `device_id`, only that kiosk's order (else OrderNotFound).
 
     Plain SQL on purpose: every waiting kiosk polls this every 3 s, and building
     the equivalent ORM query cost more CPU than PostgreSQL spent answering it.
@@ -157,24 +176,40 @@ def status_document(*, order_id: Any, device_id: int) -> dict[str, Any]:
     pk: UUID = order_uuid(order_id)
     sql = _SQL.format(order=connection.ops.quote_name(Order._meta.db_table),
                       payment=connection.ops.quote_name(Payment._meta.db_table))
+    params: list[Any] = [Order._meta.pk.get_db_prep_value(pk, connection)]  # type: ignore[union-attr]
+    if device_id is not None:
+        sql += " AND o.device_id = %s"
+        params.append(device_id)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [Order._meta.pk.get_db_prep_value(pk, connection), device_id])  # type: ignore[union-attr]
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         raise OrderNotFound()
-    (number, status, kitchen_status, updated_at, expires_at, payment_id, reference, payment_status, error_code,
-     payment_expires_at) = _converted(row)
+    (device, number, status, kitchen_status, updated_at, expires_at, payment_id, reference, payment_status,
+     error_code, payment_expires_at) = _converted(row)
+    return StatusRow(order_id=pk, device_id=device, order_number=number, status=status, kitchen_status=kitchen_status,
+                     updated_at=updated_at, expires_at=expires_at, payment_id=payment_id, merchant_reference=reference,
+                     payment_status=payment_status, error_code=error_code or "", payment_expires_at=payment_expires_at)
+
+
+def document_of(row: StatusRow, *, now: datetime | None = None) -> dict[str, Any]:
+    """The status document of `row` as it reads at `now` (only `payment.can_retry` depends on the clock)."""
     return {
-        "order_id": str(pk),
-        "order_number": number,
-        "status": status,
-        "kitchen_status": kitchen_status,
-        "expires_at": expires_at.isoformat(),
-        "updated_at": updated_at.isoformat(),
-        "payment": payment_block(order_status=status, order_expires_at=expires_at, payment_id=payment_id,
-                                 merchant_reference=reference, payment_status=payment_status,
-                                 error_code=error_code or "", payment_expires_at=payment_expires_at),
+        "order_id": str(row.order_id),
+        "order_number": row.order_number,
+        "status": row.status,
+        "kitchen_status": row.kitchen_status,
+        "expires_at": row.expires_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+        "payment": payment_block(order_status=row.status, order_expires_at=row.expires_at, payment_id=row.payment_id,
+                                 merchant_reference=row.merchant_reference, payment_status=row.payment_status,
+                                 error_code=row.error_code, payment_expires_at=row.payment_expires_at, now=now),
     }
+
+
+def status_document(*, order_id: Any, device_id: int) -> dict[str, Any]:
+    """The status document of one of this kiosk's orders (OrderNotFound for anyone else's)."""
+    return document_of(status_row(order_id=order_id, device_id=device_id))
 
 
 def status_etag(document: dict[str, Any]) -> str:

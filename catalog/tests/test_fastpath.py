@@ -4,56 +4,28 @@ from __future__ import annotations
 
 import json
 import time
-from wsgiref.util import setup_testing_defaults
 
 import pytest
 import requests
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 
 from catalog import store
 from catalog.fastpath import CatalogFastPath
 from catalog.services import catalog_refresh
-from kiosk_project.wsgi import django_application
+from testing.wsgi import HOST, CountingDjango, keep_test_connection, wsgi_call
 
 pytestmark = pytest.mark.django_db
 
 
-class Inner:
-    """Django behind the fast path, counting what reached it."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def __call__(self, environ, start_response):
-        self.calls += 1
-        return django_application(environ, start_response)
-
-
 def call(app, path: str = "/api/v1/catalog", method: str = "GET", query: str = "", **headers: str):
-    environ: dict = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query,
-                     "HTTP_HOST": "kiosk.example.com", **headers}
-    setup_testing_defaults(environ)
-    seen: dict = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        seen["status"] = int(status.split()[0])
-        seen["headers"] = dict(response_headers)
-
-    body = b"".join(app(environ, start_response))
-    return seen["status"], seen["headers"], body
+    return wsgi_call(app, path, method, query, **headers)
 
 
 @pytest.fixture
 def app(settings):
-    settings.ALLOWED_HOSTS = ["kiosk.example.com"]
-    # Like Django's test client: a real WSGI request must not close the test's database connection.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    inner = Inner()
-    yield CatalogFastPath(inner), inner
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    settings.ALLOWED_HOSTS = [HOST]
+    inner = CountingDjango()
+    for _ in keep_test_connection():
+        yield CatalogFastPath(inner), inner
 
 
 @pytest.fixture

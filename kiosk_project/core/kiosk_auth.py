@@ -228,15 +228,31 @@ def kiosk_for_key(raw: str, *, key_cache: KeyCache | None = None) -> Kiosk | Non
     return entry.kiosk
 
 
-def kiosk_for_key_cached(raw: str) -> Kiosk | None:
-    """The kiosk this key belongs to from this process's memory only (the menu's WSGI fast path, which
-    must not query); None when the answer needs the database or the key does not match."""
+def generation_cache_key() -> str:
+    """The Redis key of the shared generation, for a fast path that reads it with its own data in one MGET."""
+    return shared_cache.make_key(GENERATION_KEY)
+
+
+def generation_decode(raw: bytes | None) -> str | None:
+    """The shared generation from its raw Redis value (see generation_cache_key)."""
+    return None if raw is None else shared_cache.client.decode(raw)  # type: ignore[attr-defined]
+
+
+_READ = object()
+
+
+def kiosk_for_key_cached(raw: str, generation: Any = _READ) -> Kiosk | None:
+    """The kiosk this key belongs to from this process's memory only (the WSGI fast paths, which
+    must not query); None when the answer needs the database or the key does not match.
+
+    `generation`: the shared generation when the caller read it already (else it is read here)."""
     parsed = parse_key(raw)
     if parsed is None:
         return None
     prefix, secret = parsed
     entry = _process_cache.hits.get(prefix)
-    generation = current_generation()
+    if generation is _READ:
+        generation = current_generation()
     if entry is None or entry.kiosk is None or isinstance(generation, _Unknown) or entry.generation != generation \
             or time.monotonic() - entry.loaded_at > _process_cache.ttl:
         return None

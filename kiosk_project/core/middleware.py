@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
-import uuid
 from collections.abc import Callable
 
 from django.conf import settings
@@ -12,8 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from kiosk_project.core import logging as klog
 from kiosk_project.core.exception_handler import envelope
-
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+from kiosk_project.core.wsgi_fastpath import request_id as new_request_id
 
 
 class RequestContextMiddleware:
@@ -23,8 +20,7 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        request_id = new_request_id(request.META.get("HTTP_X_REQUEST_ID", ""))
         request.request_id = request_id  # type: ignore[attr-defined]
         with klog.log_context(request_id=request_id):
             response = self.get_response(request)

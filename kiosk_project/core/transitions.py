@@ -18,6 +18,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from kiosk_project.core import metrics
+from kiosk_project.core.row_changes import row_changed
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +63,16 @@ def check(table: Table, *, entity: str, pk: Any, previous: str, to: str, actor: 
 
 def transition_update(*, model: type[models.Model], pk: Any, field: str, table: Table, to: str, entity: str,
                       expected: Iterable[str] | None = None, actor: str = "",
-                      values: Mapping[str, Any] | None = None, allow_same: bool = False) -> str | None:
+                      values: Mapping[str, Any] | None = None, allow_same: bool = False,
+                      instance: models.Model | None = None) -> str | None:
     """Move one row's `field` to `to`; the previous state, or None when the row is gone or not in `expected`.
 
     The row is locked (SELECT ... FOR UPDATE) for the read, so the previous state is the true one,
     and the UPDATE is conditional on it. Joins the caller's transaction (no savepoint); the lock is
     the row's own, which the UPDATE would take anyway, so no lock order changes. `allow_same`: a row
     already in `to` is updated (its other values) without a transition (a lease renewed, a row re-queued).
+    Every successful update is reported to the model's listeners (core.row_changes), with `instance`
+    when the caller holds the row.
     """
     with transaction.atomic(savepoint=False):
         previous = (model._default_manager.select_for_update().filter(pk=pk)
@@ -81,6 +85,7 @@ def transition_update(*, model: type[models.Model], pk: Any, field: str, table: 
         updated = model._default_manager.filter(pk=pk, **{field: previous}).update(**fields)
         if updated != 1:  # impossible under the lock; never report a change that did not happen
             raise refuse(entity=entity, pk=pk, previous=previous, to=to, actor=actor)
+        row_changed(model, pk, instance)
     if previous != to:
         log.info("status changed", extra={"entity": entity, "id": str(pk), "from": previous, "to": to, "actor": actor})
     return str(previous)
@@ -99,7 +104,7 @@ def instance_transition(instance: models.Model, *, table: Table, to: str, entity
         return previous
     values = {name: getattr(instance, name) for name in names}
     done = transition_update(model=type(instance), pk=instance.pk, field=field, table=table, to=to, entity=entity,
-                             expected=(previous,), actor=actor, values=values)
+                             expected=(previous,), actor=actor, values=values, instance=instance)
     if done is None:  # the caller's lock should make this impossible
         raise refuse(entity=entity, pk=instance.pk, previous=previous, to=to, actor=actor)
     setattr(instance, field, to)

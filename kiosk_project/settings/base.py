@@ -307,6 +307,10 @@ CATALOG_INDEX_CACHE_SIZE = env.int("CATALOG_INDEX_CACHE_SIZE", default=256)
 CATALOG_WEBHOOK_COALESCE_SECONDS = env.float("CATALOG_WEBHOOK_COALESCE_SECONDS", default=1.0)
 # The WSGI fast path keeps each process's copy of a fresh menu this long (0 turns it off).
 CATALOG_FAST_PATH_TTL = env.float("CATALOG_FAST_PATH_TTL", default=1.0)
+# Status polls answered from Redis before Django (payments/status_cache.py, status_fastpath.py); each order's copy
+# lives this long after its last write, the bound on staleness should a process die between commit and rebuild.
+STATUS_FAST_PATH = env.bool("STATUS_FAST_PATH", default=True)
+STATUS_CACHE_TTL = env.int("STATUS_CACHE_TTL", default=300)
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_FORMAT = env("LOG_FORMAT", default="json")

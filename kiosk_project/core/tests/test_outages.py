@@ -156,7 +156,10 @@ def test_gunicorn_through_a_frozen_then_stopped_postgresql(pool, fast_path, rist
                "RISTA_BASE_URL": rista_server.url + "/v1", "RISTA_API_KEY": rista_server.api_key,
                "RISTA_SECRET_KEY": rista_server.secret_key, "DB_POOL": pool, "CATALOG_FAST_PATH_TTL": fast_path,
                # The production deadlines (probe 1 s, query 6 s, connect 2 s); a shorter back-off to recover fast.
-               "DB_OUTAGE_BACKOFF": "1"}
+               "DB_OUTAGE_BACKOFF": "1",
+               # The status fast path trusts a kiosk key it loaded this long ago (production: 10 s, after which
+               # Django re-reads it, which needs the database): long enough to outlast this test.
+               "KIOSK_KEY_CACHE_SECONDS": "600"}
         _manage(env, "migrate", "-v", "0")
         key = json.loads(_manage(env, "create_kiosk", "outage-kiosk", "--json"))["key"]
         _manage(env, "refresh_catalog")
@@ -169,18 +172,26 @@ def test_gunicorn_through_a_frozen_then_stopped_postgresql(pool, fast_path, rist
 
             order = requests.post(url + "/api/v1/orders", data=cart, headers=headers, timeout=10).json()
             status_path = f"/api/v1/orders/{order['order_id']}/status"
-            assert get(status_path, headers=headers).status_code == 200
+            before = get(status_path, headers=headers)  # Django's answer, which fills the order's status copy
+            assert before.status_code == 200
+            unknown = status_path.replace(order["order_id"], "00000000-0000-4000-8000-000000000000")
 
             for outage in (pg.pause, pg.stop):
                 outage()
-                assert_unavailable(get(status_path, headers=headers))
+                # Nothing can commit while PostgreSQL is down, so the status copy in Redis is the truth:
+                # the waiting kiosk keeps its answer (payments/status_fastpath.py). What needs the
+                # database is refused at once.
+                during = get(status_path, headers=headers)
+                assert (during.status_code, during.content) == (200, before.content)
+                assert_unavailable(get(unknown, headers=headers))
                 assert_unavailable(requests.post(url + "/api/v1/orders", data=cart, headers=headers, timeout=10))
                 menu = get("/api/v1/catalog")
                 assert menu.status_code == 200 and json.loads(menu.content)["items"]
                 health = get("/health")
                 assert health.status_code == 503 and health.json()["checks"]["database"]["state"] == "down"
                 pg.resume() if outage == pg.pause else pg.start()
-                assert _until(lambda: get(status_path, headers=headers).status_code == 200)
+                assert _until(lambda: get(unknown, headers=headers).status_code == 404)  # Django reads again
+                assert get(status_path, headers=headers).status_code == 200
                 assert get("/health").status_code == 200
         assert b"Traceback" not in (tmp_path / "gunicorn.log").read_bytes()
     finally:
