@@ -52,10 +52,12 @@ from payments.status_document import StatusRow, document_of, status_etag, status
 
 log = logging.getLogger(__name__)
 
-# KEYS: the generation counter, the copy. ARGV: the writer's ticket, the copy, its lifetime.
+# KEYS: the generation counter, the copy, the changes channel. ARGV: the writer's ticket, the copy, its
+# lifetime, the order's id (told to every process holding a copy in memory: payments/status_local.py).
 _STORE_IF_LATEST = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+  redis.call('PUBLISH', KEYS[3], ARGV[4])
   return 1
 end
 return 0
@@ -93,6 +95,11 @@ def doc_key(order_id: Any) -> str:
 
 def _gen_key(order_id: Any) -> str:
     return cache.make_key(f"status:gen:{order_id}")
+
+
+def changes_channel() -> str:
+    """The channel on which every drop and rebuild of a copy names its order."""
+    return cache.make_key("status:changed")
 
 
 def read(order_id: str) -> CachedStatus | None:
@@ -142,8 +149,8 @@ def store(row: StatusRow, held: int | None) -> bool:
     copy = pickle.dumps(render(row), protocol=pickle.HIGHEST_PROTOCOL)
     try:
         client = _client()
-        stored = client.eval(_STORE_IF_LATEST, 2, _gen_key(row.order_id), doc_key(row.order_id), str(held), copy,
-                             settings.STATUS_CACHE_TTL)
+        stored = client.eval(_STORE_IF_LATEST, 3, _gen_key(row.order_id), doc_key(row.order_id), changes_channel(),
+                             str(held), copy, settings.STATUS_CACHE_TTL, str(row.order_id))
     except Exception:
         metrics.incr("status_cache.redis_failed")
         log.warning("status cache write failed", extra={"order_id": str(row.order_id)})
@@ -181,6 +188,7 @@ def _drop(order_id: Any) -> None:
         pipe.incr(gen)
         pipe.expire(gen, 2 * settings.STATUS_CACHE_TTL)
         pipe.delete(key)
+        pipe.publish(changes_channel(), str(order_id))
         pipe.execute()
     except Exception:
         metrics.incr("status_cache.redis_failed")

@@ -6,7 +6,9 @@ nothing (middleware, URL resolution, DRF, a query). This wrapper answers from
 the order's copy in Redis (payments/status_cache.py: rebuilt on every change)
 after the same checks the view makes: the kiosk key (from this process's memory
 only, kiosk_project.core.kiosk_auth.kiosk_for_key_cached) and that the order is
-this kiosk's. The answer is the view's byte for byte, headers included
+this kiosk's. A copy this process served before is answered from its memory
+without a round trip while it hears every change (payments/status_local.py).
+The answer is the view's byte for byte, headers included
 (payments/tests/test_status_fastpath.py holds the two side by side).
 
 Anything unusual goes to Django unchanged: another method or path, a query
@@ -22,17 +24,22 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
+
 from kiosk_project.core import wsgi_fastpath as fast
 from kiosk_project.core.kiosk_auth import generation_cache_key, generation_decode, kiosk_for_key_cached
 from kiosk_project.core.wsgi_fastpath import StartResponse, WSGIApp
 from payments import status_cache
+from payments.status_local import LocalCopies, local_copies
 
 _PATH = re.compile(r"/api/v1/orders/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/status")
 
 
 class StatusFastPath:
-    def __init__(self, app: WSGIApp) -> None:
+    def __init__(self, app: WSGIApp, *, copies: LocalCopies | None = None) -> None:
         self.app = app
+        # Copies in this process's memory (payments/status_local.py), unless STATUS_LOCAL_COPIES is 0.
+        self.copies = copies if copies is not None else local_copies
 
     def _copy(self, environ: dict[str, Any]) -> status_cache.CachedStatus | None:
         if environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING"):
@@ -43,13 +50,23 @@ class StatusFastPath:
         scheme, _, key = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
         if scheme != "Kiosk" or not key:
             return None
-        try:  # the kiosk keys' shared generation and the copy in one round trip
-            generation, copy = status_cache.read_with(generation_cache_key(), match.group(1))
-        except Exception:  # Redis trouble: Django answers from the database
-            return None
-        if copy is None:
-            return None
-        kiosk = kiosk_for_key_cached(key.strip(), generation_decode(generation))
+        order_id = match.group(1)
+        local = self.copies if settings.STATUS_LOCAL_COPIES else None
+        copy = local.get(order_id) if local else None
+        if copy is not None:  # held in memory, and this process hears every change: no round trip
+            generation = local.generation()  # type: ignore[union-attr]
+        else:
+            token = self.copies.token()
+            try:  # the kiosk keys' shared generation and the copy in one round trip
+                raw, copy = status_cache.read_with(generation_cache_key(), order_id)
+            except Exception:  # Redis trouble: Django answers from the database
+                return None
+            if copy is None:
+                return None
+            generation = generation_decode(raw)
+            if local:
+                local.keep(order_id, copy, token)
+        kiosk = kiosk_for_key_cached(key.strip(), generation)
         return copy if kiosk is not None and copy.device_id == kiosk.id else None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

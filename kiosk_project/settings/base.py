@@ -311,6 +311,8 @@ CATALOG_FAST_PATH_TTL = env.float("CATALOG_FAST_PATH_TTL", default=1.0)
 # lives this long after its last write, the bound on staleness should a process die between commit and rebuild.
 STATUS_FAST_PATH = env.bool("STATUS_FAST_PATH", default=True)
 STATUS_CACHE_TTL = env.int("STATUS_CACHE_TTL", default=300)
+# Copies each process keeps in memory while it hears every change over Redis pub/sub (payments/status_local.py).
+STATUS_LOCAL_COPIES = env.int("STATUS_LOCAL_COPIES", default=20000)
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_FORMAT = env("LOG_FORMAT", default="json")

@@ -23,6 +23,7 @@ from payments.expiry import orders_expire
 from payments.refunds import refund_check, refund_create
 from payments.status_document import status_row
 from payments.status_fastpath import StatusFastPath
+from payments.status_local import LocalCopies
 from payments.tests.helpers import INITIATE, post_callback, reference_of, signed_callback, wait_for
 from testing.factories import OrderFactory, PaymentFactory
 from testing.wsgi import HOST, CountingDjango, keep_test_connection, wsgi_call
@@ -47,13 +48,20 @@ def fast(settings):
     settings.ALLOWED_HOSTS = [HOST, "testserver"]  # our WSGI calls and the test client's
     assert status_cache.enabled()  # the suite runs on Redis
     inner = CountingDjango()
+    copies = LocalCopies()  # this test's "process": its own memory and its own listener
+    app = StatusFastPath(inner, copies=copies)
+    app.copies_under_test = copies  # type: ignore[attr-defined]
     for _ in keep_test_connection():
-        yield StatusFastPath(inner), inner
+        yield app, inner
+    copies.stop()
 
 
 def same_answers(fast, order_id: str, key: str, *, served: bool = True) -> tuple[int, dict[str, str], bytes]:
     """The fast path's answer (from its copy when `served`) equals Django's, for a 200 and for a 304."""
     app, inner = fast
+    # Every change made so far has reached this "process" (pub/sub is asynchronous; a real kiosk polls
+    # every 3 s, a test polls at once).
+    assert app.copies_under_test.sync()
     before = inner.calls
     ours = call(app, order_id, key)
     assert (inner.calls == before) is served, "the fast path did not answer from its copy" if served else ""
@@ -199,6 +207,64 @@ def test_redis_trouble_sends_every_poll_to_django(fast, kiosk, settings):
     order_id = str(OrderFactory(device=device).pk)
     same_answers(fast, order_id, key, served=False)
     settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:9/0"}}
+    app.copies_under_test.stop()  # as if this process had just started: its listener cannot reach Redis either
     before = inner.calls
     status, _headers, body = call(app, order_id, key)
     assert (status, inner.calls) == (200, before + 1) and order_id.encode() in body
+
+
+def redis_reads() -> int:
+    """GET and MGET commands Redis has served so far (its own count)."""
+    stats = status_cache._client().info("commandstats")
+    return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("get", "mget"))
+
+
+def test_a_copy_once_read_is_answered_from_memory_until_it_changes(fast, kiosk, rista):
+    app, _inner = fast
+    device, key = kiosk
+    order = OrderFactory(device=device)
+    order_id = str(order.pk)
+    same_answers(fast, order_id, key, served=False)  # Django fills the copy; the fast path then keeps it
+    assert app.copies_under_test.sync()
+    call(app, order_id, key)
+    assert app.copies_under_test.get(order_id) is not None
+    reads = redis_reads()
+    for _ in range(20):
+        assert call(app, order_id, key)[0] == 200
+    assert redis_reads() - reads <= 2  # the listener's own generation read may fall in between
+
+    order_transition(order_id=order.pk, to_status=OrderStatus.CANCELLED, actor="test")
+    assert b'"status":"CANCELLED"' in same_answers(fast, order_id, key)[2]
+
+
+def test_a_read_that_raced_a_change_is_not_kept(kiosk):
+    copies = LocalCopies()
+    try:
+        assert copies.sync()
+        order = OrderFactory(device=kiosk[0])
+        status_cache.refresh(order.pk)
+        token = copies.token()
+        copy = status_cache.read(str(order.pk))
+        status_cache.order_changed(order.pk)  # autocommit: rebuilt and announced at once
+        assert copies.sync()
+        copies.keep(str(order.pk), copy, token)
+        assert copies.get(str(order.pk)) is None
+        copies.keep(str(order.pk), copy, copies.token())
+        assert copies.get(str(order.pk)) is copy
+    finally:
+        copies.stop()
+
+
+def test_a_process_that_stops_hearing_forgets_its_copies(fast, kiosk, rista):
+    app, _inner = fast
+    device, key = kiosk
+    order_id = str(OrderFactory(device=device).pk)
+    same_answers(fast, order_id, key, served=False)
+    copies = app.copies_under_test
+    assert copies.get(order_id) is not None
+    status_cache._client().client_kill_filter(_type="pubsub")  # Redis drops every subscriber
+    assert wait_for(lambda: not copies.listening(), timeout=5)
+    assert copies.get(order_id) is None  # not trusted while not listening
+    assert call(app, order_id, key)[0] == 200  # answered from Redis meanwhile
+    assert copies.sync(timeout=10)  # listening again, with an empty memory
+    same_answers(fast, order_id, key)
