@@ -62,7 +62,7 @@ from bench.common import (
 from bench.orders import CARTS, _place_load, _seed_orders, _status_load, _with_totals
 from bench.payments_kitchen import Ctx, done, run_pool, sales_by_order, wait_until
 from bench.pk_client import BenchError, ref_from_qr
-from bench.pk_stack import CORES, Meter, PkStack
+from bench.pk_stack import ACCESS_FORMAT, CORES, Meter, PkStack
 
 CONNECTIONS = 16
 # The floor view's table (bench/floor.py): benchmark-only, so no migration.
@@ -252,7 +252,10 @@ def run(stack: Stack, services: tuple[str, str]) -> dict[str, Any]:
         bodies = _with_totals(st.api, auth)
         polled = _seed_orders(st.api, auth, bodies, tag=f"cap{int(time.time())}")
         bare_env = {**os.environ, "BENCH_BARE_SOURCE_URL": f"{st.api}{polled[0][0]}", "BENCH_BARE_SOURCE_AUTH": auth}
-        bare_proc, bare = start_gunicorn(stack, "bare", "bench.bare_wsgi:application", bare_env, ready_path="/")
+        # The bare baseline logs every request as the app's gunicorn does (its access log): the server's
+        # cost per request is the same for both, and only what the application adds is compared.
+        bare_proc, bare = start_gunicorn(stack, "bare", "bench.bare_wsgi:application", bare_env, ready_path="/",
+                                         access_log=(stack.logdir / "access-bare.log", ACCESS_FORMAT))
         floor_body = bodies[0].decode()
         loads = {
             "bare": (Load("bare", f"{bare}{polled[0][0]}", CONNECTIONS, headers={"Authorization": auth}), "bare"),

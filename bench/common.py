@@ -264,12 +264,15 @@ Server = tuple[subprocess.Popen[bytes], str]  # a gunicorn master and its base U
 
 
 def start_gunicorn(stack: Stack, name: str, app: str, env: dict[str, str], *, ready_path: str,
-                   workers: int = WORKERS, threads: int = THREADS) -> Server:
+                   workers: int = WORKERS, threads: int = THREADS,
+                   access_log: tuple[Path, str] | None = None) -> Server:
+    """`access_log`: (file, format), so a baseline logs each request as the server it is compared with does."""
     port = free_port()
+    logging = ["--access-logfile", str(access_log[0]), "--access-logformat", access_log[1]] if access_log else []
     proc = stack.start(name, [PY, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
                               "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
                               "--keep-alive", "5", "--log-level", "warning", "--graceful-timeout", "3",
-                              "--timeout", "60", *(["--reuse-port"] if REUSE_PORT else [])], env)
+                              "--timeout", "60", *(["--reuse-port"] if REUSE_PORT else []), *logging], env)
     base = f"http://127.0.0.1:{port}"
     wait_http(base + ready_path, proc, name=name, stack=stack, timeout=90)
     return proc, base

@@ -80,16 +80,19 @@ def _worker_name() -> str:
 
 # --- hand-off ------------------------------------------------------------------------------------
 
-def kitchen_delivery_create(*, order_id: Any) -> KitchenDelivery:
+def kitchen_delivery_create(*, order_id: Any, order: Order | None = None) -> KitchenDelivery:
     """Write the outbox row for a just-confirmed order and send it after commit.
 
     Must run inside the transaction that confirms the order (payments.confirmation.
     order_confirm_paid is the one caller): the row commits with the payment or not at
-    all. Idempotent: a second call returns the existing row.
+    all. Idempotent: a second call returns the existing row. `order`: the caller's copy
+    of the row, when it has one (only its branch, business day and number are read,
+    which never change after checkout).
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("kitchen_delivery_create must run inside the order-confirming transaction")
-    order = Order.objects.only("branch_code", "business_day", "order_number").get(pk=order_id)
+    if order is None:
+        order = Order.objects.only("branch_code", "business_day", "order_number").get(pk=order_id)
     delivery, created = KitchenDelivery.objects.get_or_create(
         order_id=order_id,
         defaults={"source_invoice_number": source_invoice_number(
@@ -205,17 +208,18 @@ def _claim(delivery_id: Any) -> _Claim | SendResult:
         # posted at any moment until its hard time limit killed it, and Rista may store that post
         # for the settle time after it.
         settles_at = delivery.post_settles_at
-        interrupted = KitchenDeliveryAttempt.objects.filter(delivery_id=delivery.id,
-                                                            outcome=AttemptOutcome.IN_PROGRESS)
-        for started_at in interrupted.values_list("started_at", flat=True):
-            dead_post = started_at + timedelta(seconds=send_time_limits()[1]) + post_settle_delta()
-            settles_at = max(settles_at, dead_post) if settles_at else dead_post
-        interrupted.update(outcome=AttemptOutcome.INTERRUPTED, finished_at=now,
-                           error="no outcome recorded: the worker died or its lease expired")
+        if delivery.attempts:  # the first claim has no earlier attempt to look for (each claim counts itself)
+            interrupted = KitchenDeliveryAttempt.objects.filter(delivery_id=delivery.id,
+                                                                outcome=AttemptOutcome.IN_PROGRESS)
+            for started_at in interrupted.values_list("started_at", flat=True):
+                dead_post = started_at + timedelta(seconds=send_time_limits()[1]) + post_settle_delta()
+                settles_at = max(settles_at, dead_post) if settles_at else dead_post
+            interrupted.update(outcome=AttemptOutcome.INTERRUPTED, finished_at=now,
+                               error="no outcome recorded: the worker died or its lease expired")
         worker = _worker_name()
         delivery.attempts += 1
         kitchen_delivery_transition(
-            delivery_id=delivery.id, to=DeliveryStatus.SENDING, attempts=delivery.attempts,
+            delivery_id=delivery.id, to=DeliveryStatus.SENDING, held=delivery.status, attempts=delivery.attempts,
             claimed_until=now + timedelta(seconds=lease_seconds()), claimed_by=worker, post_settles_at=settles_at,
             updated_at=now)
         attempt = KitchenDeliveryAttempt.objects.create(delivery_id=delivery.id, number=delivery.attempts,
@@ -300,28 +304,31 @@ def _finish_attempt(claim: _Claim, *, outcome: str, now: datetime, error: str = 
     KitchenDeliveryAttempt.objects.filter(pk=claim.attempt_id).update(**fields)
 
 
-def _locked(claim: _Claim) -> tuple[KitchenDelivery, bool]:
-    """The row under lock, and whether our claim is still the current one (nobody took over).
+def _locked(claim: _Claim) -> tuple[KitchenDelivery, bool, str]:
+    """The row under lock, whether our claim is still the current one (nobody took over), and the order's
+    kitchen status as read under its lock.
 
     Locks the order first, then the delivery: the one lock order of the whole
     system (payment confirmation and operator resends lock in that order too).
     """
-    Order.objects.select_for_update().filter(pk=claim.order_id).values_list("pk", flat=True).get()
+    kitchen_status = (Order.objects.select_for_update().filter(pk=claim.order_id)
+                      .values_list("kitchen_status", flat=True).get())
     delivery = KitchenDelivery.objects.select_for_update().get(pk=claim.delivery_id)
-    return delivery, delivery.status == DeliveryStatus.SENDING and delivery.attempts == claim.number
+    current = delivery.status == DeliveryStatus.SENDING and delivery.attempts == claim.number
+    return delivery, current, kitchen_status
 
 
 def _record_delivered(claim: _Claim, *, sale: dict[str, Any], outcome: str, looked_up: bool) -> SendResult:
     now = timezone.now()
     invoice = str(sale["invoiceNumber"])
     with transaction.atomic(durable=True):  # a phase of the send: Rista is never called inside it
-        delivery, _ = _locked(claim)
+        delivery, _, kitchen_status = _locked(claim)
         _finish_attempt(claim, outcome=outcome, now=now, looked_up=looked_up)
         if delivery.status != DeliveryStatus.DELIVERED:  # success stands even if our lease had lapsed
-            kitchen_delivery_transition(delivery_id=delivery.pk, to=DeliveryStatus.DELIVERED,
+            kitchen_delivery_transition(delivery_id=delivery.pk, to=DeliveryStatus.DELIVERED, held=delivery.status,
                                         rista_invoice_number=invoice, delivered_at=now, claimed_until=None,
                                         last_error="")
-            order_kitchen_transition(order_id=claim.order_id, to_status=KitchenStatus.SENT,
+            order_kitchen_transition(order_id=claim.order_id, to_status=KitchenStatus.SENT, held=kitchen_status,
                                      allowed_from=(KitchenStatus.NOT_SENT,), actor=ACTOR,
                                      reason="sale stored in Rista" if outcome == AttemptOutcome.DELIVERED
                                      else "sale found in Rista (sent by an earlier attempt)",
@@ -353,7 +360,7 @@ def _record_retry(claim: _Claim, *, error: str, http_status: int | None = None,
     if claim.settles_at is not None:
         settles_at = max(settles_at, claim.settles_at) if settles_at else claim.settles_at
     with transaction.atomic(durable=True):  # a phase of the send: Rista is never called inside it
-        delivery, ours = _locked(claim)
+        delivery, ours, _ = _locked(claim)
         _finish_attempt(claim, outcome=outcome, now=now, error=error, http_status=http_status,
                         looked_up=claim.number > 1)
         if not ours:
@@ -375,7 +382,7 @@ def _record_final(claim: _Claim, *, outcome: str, error: str, alert: bool,
     now = timezone.now()
     status = DeliveryStatus.FAILED if outcome == AttemptOutcome.FAILED else DeliveryStatus.REJECTED
     with transaction.atomic(durable=True):  # a phase of the send: Rista is never called inside it
-        delivery, ours = _locked(claim)
+        delivery, ours, _ = _locked(claim)
         _finish_attempt(claim, outcome=outcome, now=now, error=error, http_status=http_status,
                         looked_up=claim.number > 1)
         if not ours:

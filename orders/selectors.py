@@ -31,6 +31,14 @@ def order_get_for_kiosk(*, order_id: Any, device_id: int) -> Order:
     return order
 
 
+def order_id_for_kiosk(*, order_id: Any, device_id: int) -> UUID:
+    """The order's id if it is this kiosk's (OrderNotFound otherwise): the ownership check alone."""
+    pk = order_uuid(order_id)
+    if not Order.objects.filter(pk=pk, device_id=device_id).exists():
+        raise OrderNotFound()
+    return pk
+
+
 def order_history(order: Order) -> list[dict[str, Any]]:
     return [
         {"at": e.created_at.isoformat(), "kind": e.kind, "from": e.from_status or None, "to": e.to_status or None,

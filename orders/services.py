@@ -163,16 +163,19 @@ def order_record(*, kiosk: Kiosk, priced: PricedCart, number: str, day: Any, now
 
 
 def order_transition(*, order_id: Any, to_status: str, expected: tuple[str, ...] | None = None, actor: str,
-                     reason: str = "", data: dict[str, Any] | None = None, **fields: Any) -> bool:
+                     reason: str = "", data: dict[str, Any] | None = None, held: str | None = None,
+                     **fields: Any) -> bool:
     """Move an order's status (the one way it changes); False when it was not in `expected`.
 
     A conditional UPDATE from a state ORDER_STATUS_TRANSITIONS allows (core.transitions), so
     racing callers (webhook, reconciler, expiry, the kiosk's cancel) make exactly one transition;
     the event records the true previous state. A move the table does not allow is refused
     loudly (TransitionRefused). Joins the caller's transaction when other rows change with it.
+    `held`: the status the caller read with the order row locked (core.transitions.transition_update).
     """
     previous = transition_update(model=Order, pk=order_id, field="status", table=ORDER_STATUS_TRANSITIONS,
-                                 to=to_status, entity="order", expected=expected, actor=actor, values=fields)
+                                 to=to_status, entity="order", expected=expected, actor=actor, values=fields,
+                                 held=held)
     if previous is None:
         return False
     OrderEvent.objects.create(order_id=order_id, kind=EventKind.STATUS, from_status=previous, to_status=to_status,
@@ -183,14 +186,16 @@ def order_transition(*, order_id: Any, to_status: str, expected: tuple[str, ...]
 
 
 def order_kitchen_transition(*, order_id: Any, to_status: str, allowed_from: tuple[str, ...] | None = None,
-                             actor: str, reason: str = "", data: dict[str, Any] | None = None) -> bool:
+                             actor: str, reason: str = "", data: dict[str, Any] | None = None,
+                             held: str | None = None) -> bool:
     """Move kitchen_status (KITCHEN_STATUS_TRANSITIONS: forward, and a resend's REJECTED -> NOT_SENT).
 
     False when the order was not in `allowed_from` (an out-of-order or repeated callback); one event
     per real change, with the true previous state.
     """
     previous = transition_update(model=Order, pk=order_id, field="kitchen_status", table=KITCHEN_STATUS_TRANSITIONS,
-                                 to=to_status, entity="order_kitchen", expected=allowed_from, actor=actor)
+                                 to=to_status, entity="order_kitchen", expected=allowed_from, actor=actor,
+                                 held=held)
     if previous is None:
         return False
     OrderEvent.objects.create(order_id=order_id, kind=EventKind.KITCHEN, from_status=previous, to_status=to_status,
@@ -214,16 +219,17 @@ def order_event_record(*, order_id: Any, kind: str, actor: str, reason: str, dat
     return event
 
 
-def order_mark_paid(*, order_id: Any, actor: str, payment_reference: str, amount: Decimal) -> bool:
+def order_mark_paid(*, order_id: Any, actor: str, payment_reference: str, amount: Decimal,
+                    held: str | None = None) -> bool:
     """PENDING -> CONFIRMED for an order paid in full, with its payment reference and tax invoice number.
 
     Must run inside the caller's transaction (payments.confirmation.order_confirm_paid,
     which writes the kitchen's outbox row in the same one). The invoice number is given
     here, so the series follows the order of payment without gaps (orders.invoices).
-    False when the order was no longer PENDING.
+    False when the order was no longer PENDING. `held`: the status the caller read with the order locked.
     """
     confirmed = order_transition(
-        order_id=order_id, to_status=OrderStatus.CONFIRMED, expected=(OrderStatus.PENDING,), actor=actor,
+        order_id=order_id, to_status=OrderStatus.CONFIRMED, expected=(OrderStatus.PENDING,), actor=actor, held=held,
         reason="payment confirmed", data={"payment_reference": payment_reference, "amount": amount},
         confirmed_at=timezone.now(), status_reason="", payment_reference=payment_reference[:64],
     )

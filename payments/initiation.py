@@ -25,7 +25,7 @@ from kiosk_project.core.kiosk_auth import Kiosk
 from kiosk_project.core.logging import log_context
 from kiosk_project.core.money import to_paise
 from orders.models import Order, OrderStatus
-from orders.selectors import order_get_for_kiosk
+from orders.selectors import order_id_for_kiosk
 from payments.gateway import GatewayError, GatewayTimeout, GatewayUnavailable, InitiateResult, callback_url, get_gateway
 from payments.ledger import ledger_record
 from payments.locks import lock_order
@@ -75,10 +75,11 @@ def payment_initiate(*, kiosk: Kiosk, order_id: Any, amount: Decimal) -> Initiat
     transaction, payment re-read under lock): store the QR as PENDING, or FAILED
     if PhonePe failed, which the kiosk sees as 503/502 and may retry (a new attempt).
     """
-    order = order_get_for_kiosk(order_id=order_id, device_id=kiosk.id)
+    # Only whose order it is: phase 1 reads the order itself, under its lock.
+    pk = order_id_for_kiosk(order_id=order_id, device_id=kiosk.id)
     gateway = get_gateway()
-    with log_context(order_id=str(order.id)):
-        attempt = _initiate_record(order_id=order.id, amount=amount, provider=gateway.provider)
+    with log_context(order_id=str(pk)):
+        attempt = _initiate_record(order_id=pk, amount=amount, provider=gateway.provider)
         if attempt.reused:
             metrics.incr("payments.qr_reused")
             log.info("live QR handed out again", extra={"reference": attempt.payment.merchant_reference})
@@ -111,14 +112,17 @@ def _initiate_record(*, order_id: Any, amount: Decimal, provider: str) -> Initia
     if amount != order.total_amount_include_tax:
         metrics.incr("payments.initiate_amount_mismatch")
         raise AmountMismatch(details={"expected": order.total_amount_include_tax, "sent": amount})
-    if Payment.objects.filter(order_id=order.id, status=PaymentStatus.NEEDS_REVIEW).exists():
+    # One read: the open attempts (locked) and any under review.
+    attempts = list(Payment.objects.select_for_update()
+                    .filter(order_id=order.id, status__in=(*OPEN_STATUSES, PaymentStatus.NEEDS_REVIEW))
+                    .order_by("-created_at"))
+    if any(attempt.status == PaymentStatus.NEEDS_REVIEW for attempt in attempts):
         # Money already moved for this order in a way we could not accept; do not invite a second payment.
         raise OrderNotPayable("A payment for this order is being reviewed by staff.",
                               details={"status": order.status, "reason": "payment_under_review"})
     margin = timedelta(seconds=settings.PAYMENT_QR_REUSE_MARGIN_SECONDS)
     stale_before = now - timedelta(seconds=settings.PAYMENT_INITIATE_STALE_SECONDS)
-    for open_payment in (Payment.objects.select_for_update().filter(order_id=order.id, status__in=OPEN_STATUSES)
-                         .order_by("-created_at")):
+    for open_payment in attempts:
         if (open_payment.status == PaymentStatus.PENDING and open_payment.provider == provider
                 and open_payment.expires_at and open_payment.expires_at > now + margin):
             return Initiation(payment=open_payment, reused=True)

@@ -151,7 +151,7 @@ def _apply(order: Order, payment: Payment, result: StatusResult, source: str) ->
 
     if order.status == OrderStatus.PENDING:
         payment_transition(payment, to=PaymentStatus.SUCCEEDED, fields=fields)
-        _confirm(order, payment)
+        _confirm(order, payment, held=order.status)
         return Outcome.CONFIRMED
 
     if order.status == OrderStatus.EXPIRED and settings.PAYMENT_LATE_SUCCESS_POLICY == "confirm":
@@ -160,7 +160,7 @@ def _apply(order: Order, payment: Payment, result: StatusResult, source: str) ->
         order_transition(order_id=order.id, to_status=OrderStatus.PENDING, expected=(OrderStatus.EXPIRED,),
                          actor=ACTOR, reason="late payment accepted (PAYMENT_LATE_SUCCESS_POLICY=confirm)",
                          data={"payment_reference": payment.merchant_reference})
-        _confirm(order, payment)
+        _confirm(order, payment, held=OrderStatus.PENDING)  # just moved, under our lock
         metrics.incr("payments.late_success")
         log.warning("late payment confirmed the expired order", extra={"reference": payment.merchant_reference})
         return Outcome.LATE_CONFIRMED
@@ -181,12 +181,13 @@ def _apply(order: Order, payment: Payment, result: StatusResult, source: str) ->
     return Outcome.LATE_SUCCESS if late else Outcome.DUPLICATE_PAYMENT
 
 
-def _confirm(order: Order, payment: Payment) -> None:
+def _confirm(order: Order, payment: Payment, *, held: str) -> None:
+    """`held`: the order's status now, read or set under our lock of it (so it is not read again)."""
     # The kitchen sale carries the UPI reference (UTR) when PhonePe gave one: it is what the
     # customer's bank statement and the restaurant's settlement report show.
     confirmed = order_confirm_paid(order_id=order.id, actor=ACTOR,
                                    payment_reference=payment.utr or payment.merchant_reference,
-                                   amount=payment.amount)
+                                   amount=payment.amount, held=held, order=order)
     if not confirmed:  # impossible under the order lock; fail loudly rather than lose a paid order
         raise RuntimeError(f"order {order.id} was not PENDING under lock")
     payment.confirmed_order = True

@@ -64,7 +64,7 @@ def check(table: Table, *, entity: str, pk: Any, previous: str, to: str, actor: 
 def transition_update(*, model: type[models.Model], pk: Any, field: str, table: Table, to: str, entity: str,
                       expected: Iterable[str] | None = None, actor: str = "",
                       values: Mapping[str, Any] | None = None, allow_same: bool = False,
-                      instance: models.Model | None = None) -> str | None:
+                      instance: models.Model | None = None, held: str | None = None) -> str | None:
     """Move one row's `field` to `to`; the previous state, or None when the row is gone or not in `expected`.
 
     The row is locked (SELECT ... FOR UPDATE) for the read, so the previous state is the true one,
@@ -72,11 +72,15 @@ def transition_update(*, model: type[models.Model], pk: Any, field: str, table: 
     the row's own, which the UPDATE would take anyway, so no lock order changes. `allow_same`: a row
     already in `to` is updated (its other values) without a transition (a lease renewed, a row re-queued).
     Every successful update is reported to the model's listeners (core.row_changes), with `instance`
-    when the caller holds the row.
+    when the caller holds the row. `held`: the state the caller read under its own lock of this row in
+    this transaction; then the row is not read again (the UPDATE is still conditional on that state, and
+    a row found otherwise is refused loudly: the caller's lock was not what it said).
     """
     with transaction.atomic(savepoint=False):
-        previous = (model._default_manager.select_for_update().filter(pk=pk)
-                    .values_list(field, flat=True).first())
+        previous: Any = held
+        if held is None:
+            previous = (model._default_manager.select_for_update().filter(pk=pk)
+                        .values_list(field, flat=True).first())
         if previous is None or (expected is not None and previous not in tuple(expected)):
             return None
         if not (allow_same and previous == to):
@@ -104,7 +108,7 @@ def instance_transition(instance: models.Model, *, table: Table, to: str, entity
         return previous
     values = {name: getattr(instance, name) for name in names}
     done = transition_update(model=type(instance), pk=instance.pk, field=field, table=table, to=to, entity=entity,
-                             expected=(previous,), actor=actor, values=values, instance=instance)
+                             expected=(previous,), actor=actor, values=values, instance=instance, held=previous)
     if done is None:  # the caller's lock should make this impossible
         raise refuse(entity=entity, pk=instance.pk, previous=previous, to=to, actor=actor)
     setattr(instance, field, to)

@@ -146,3 +146,24 @@ def test_a_caller_that_expects_another_state_loses_the_race_quietly(caplog: pyte
                             actor="system") is False
     assert Order.objects.get(pk=order.pk).status == OrderStatus.CONFIRMED
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_a_caller_that_holds_the_row_is_not_read_again_but_a_wrong_claim_is_refused() -> None:
+    """`held`: the caller read the state under its own lock; the UPDATE is still conditional on it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    order = _order(OrderStatus.PENDING)
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        with CaptureQueriesContext(connection) as queries:
+            assert order_transition(order_id=order.pk, to_status=OrderStatus.CANCELLED, actor="test",
+                                    held=locked.status)
+    assert not [q for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
+
+    refused_before = metrics.get("order.transition_refused")
+    with pytest.raises(TransitionRefused), transaction.atomic():  # it is CANCELLED, not PENDING as claimed
+        order_transition(order_id=order.pk, to_status=OrderStatus.EXPIRED, actor="test", held=OrderStatus.PENDING)
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
+    assert metrics.get("order.transition_refused") == refused_before + 1
