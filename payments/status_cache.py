@@ -9,7 +9,11 @@ Written on every change, never trusted blindly:
   payment attempts') reports it: the transition functions and the few bulk
   UPDATEs through core.row_changes, model saves through post_save. Inside the
   transaction the copy is dropped at once (a poll then goes to Django, which
-  reads the database); after commit it is rebuilt from the committed rows.
+  reads the database) and the order is marked busy: until the transaction's
+  rebuild (or BUSY_SECONDS) no poll fills the copy, because what it reads is
+  about to change. After commit the copy is rebuilt from the committed rows.
+  A change made in autocommit drops the copy before rebuilding it. So a rebuild
+  that fails or never runs leaves no copy, never an old one.
 * Writers race (two commits, a Django poll filling a gap). Each writer takes a
   ticket (INCR on the order's generation counter) *before* it reads the rows,
   and stores only if no one took a later ticket meanwhile (one Lua script).
@@ -24,14 +28,17 @@ The clock: `payment.can_retry` turns false when the order's `expires_at`
 passes. The copy holds the document as it reads before that moment and as it
 reads after, and the fast path picks by the clock, as the view would.
 
-With the in-process cache (`make run` without REDIS_URL) or STATUS_FAST_PATH off,
-nothing is kept and every poll is Django's.
+With the in-process cache (`make run` without REDIS_URL) nothing is kept and every
+poll is Django's; with STATUS_FAST_PATH off copies are still kept right (other
+processes may serve them) but not served. Copies carry FORMAT in their key: bump
+it when the document changes, so a new release never serves an old one's bytes.
 """
 
 from __future__ import annotations
 
 import logging
 import pickle
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -52,9 +59,27 @@ from payments.status_document import StatusRow, document_of, status_etag, status
 
 log = logging.getLogger(__name__)
 
-# KEYS: the generation counter, the copy, the changes channel. ARGV: the writer's ticket, the copy, its
-# lifetime, the order's id (told to every process holding a copy in memory: payments/status_local.py).
+# Bump when the document or CachedStatus changes: a new release then never reads an old release's copies.
+FORMAT = 1
+# While a transaction that changes an order is open, polls that reach Django do not fill its copy (they would
+# read the rows as they were before it); this bounds that state should the transaction's rebuild never run.
+BUSY_SECONDS = 30
+
+# KEYS: the generation counter, the copy, the changes channel, the busy counter. ARGV: the writer's ticket, the
+# copy, its lifetime, the order's id (told to every process holding a copy in memory: payments/status_local.py),
+# and the mode: "fill" (a poll; refused while a changing transaction is open) or "rebuild" (after a commit; it
+# counts its transaction out, and stores only when no other is still open).
 _STORE_IF_LATEST = """
+if ARGV[5] == 'rebuild' then
+  local open = redis.call('DECR', KEYS[4])
+  if open <= 0 then
+    redis.call('DEL', KEYS[4])
+  else
+    return 0
+  end
+elseif tonumber(redis.call('GET', KEYS[4]) or '0') > 0 then
+  return 0
+end
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
   redis.call('PUBLISH', KEYS[3], ARGV[4])
@@ -62,6 +87,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+FILL, REBUILD = "fill", "rebuild"
 
 
 @dataclass(frozen=True)
@@ -74,6 +100,7 @@ class CachedStatus:
     body: bytes
     later_etag: str
     later_body: bytes
+    stored_at: float  # time.time() when built: no process trusts a copy longer than Redis keeps it
 
     def version(self, now: float) -> tuple[str, bytes]:
         if self.switch_at is not None and now >= self.switch_at:
@@ -81,8 +108,15 @@ class CachedStatus:
         return self.etag, self.body
 
 
+def keeping() -> bool:
+    """Copies are kept (and changes announced) whenever the cache is Redis, whatever STATUS_FAST_PATH says, so
+    a process that does not serve from them still keeps every other process's copies right."""
+    return settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
+
+
 def enabled() -> bool:
-    return bool(settings.STATUS_FAST_PATH) and settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
+    """Polls are answered from the copies."""
+    return bool(settings.STATUS_FAST_PATH) and keeping()
 
 
 def _client() -> Any:
@@ -90,11 +124,15 @@ def _client() -> Any:
 
 
 def doc_key(order_id: Any) -> str:
-    return cache.make_key(f"status:doc:{order_id}")
+    return cache.make_key(f"status:doc:{FORMAT}:{order_id}")
 
 
 def _gen_key(order_id: Any) -> str:
     return cache.make_key(f"status:gen:{order_id}")
+
+
+def _busy_key(order_id: Any) -> str:
+    return cache.make_key(f"status:busy:{order_id}")
 
 
 def changes_channel() -> str:
@@ -125,7 +163,8 @@ def render(row: StatusRow) -> CachedStatus:
     body = renderer.render(before)
     later = body if after == before else renderer.render(after)
     return CachedStatus(device_id=row.device_id, switch_at=row.expires_at.timestamp() if later != body else None,
-                        etag=status_etag(before), body=body, later_etag=status_etag(after), later_body=later)
+                        etag=status_etag(before), body=body, later_etag=status_etag(after), later_body=later,
+                        stored_at=time.time())
 
 
 def ticket(order_id: Any) -> int | None:
@@ -142,15 +181,17 @@ def ticket(order_id: Any) -> int | None:
         return None
 
 
-def store(row: StatusRow, held: int | None) -> bool:
-    """Keep `row`'s document unless a later ticket than `held` was taken (its writer will store a newer one)."""
+def store(row: StatusRow, held: int | None, mode: str = FILL) -> bool:
+    """Keep `row`'s document unless a later ticket than `held` was taken (its writer will store a newer one)
+    or, for a fill, while a transaction that changes the order is open (see _STORE_IF_LATEST)."""
     if held is None:
         return False
     copy = pickle.dumps(render(row), protocol=pickle.HIGHEST_PROTOCOL)
     try:
         client = _client()
-        stored = client.eval(_STORE_IF_LATEST, 3, _gen_key(row.order_id), doc_key(row.order_id), changes_channel(),
-                             str(held), copy, settings.STATUS_CACHE_TTL, str(row.order_id))
+        stored = client.eval(_STORE_IF_LATEST, 4, _gen_key(row.order_id), doc_key(row.order_id), changes_channel(),
+                             _busy_key(row.order_id), str(held), copy, settings.STATUS_CACHE_TTL, str(row.order_id),
+                             mode)
     except Exception:
         metrics.incr("status_cache.redis_failed")
         log.warning("status cache write failed", extra={"order_id": str(row.order_id)})
@@ -165,8 +206,15 @@ def present(order_id: Any) -> bool:
         return True  # Redis trouble: nothing to fill
 
 
-def refresh(order_id: Any) -> None:
-    """Rebuild one order's copy from its committed rows (after a commit; never raises)."""
+def refresh(order_id: Any, mode: str = FILL) -> None:
+    """Rebuild one order's copy from its committed rows (never raises).
+
+    REBUILD: after the commit of a transaction that dropped the copy (order_changed). FILL: a change made in
+    autocommit, already committed: the old copy is dropped first, so a rebuild that fails leaves no copy, never
+    an old one.
+    """
+    if mode == FILL:
+        _drop(order_id, busy=False)
     held = ticket(order_id)
     if held is None:
         return
@@ -177,14 +225,18 @@ def refresh(order_id: Any) -> None:
     except Exception:  # the commit is done; a poll will read the database instead
         log.warning("status cache rebuild failed", extra={"order_id": str(order_id)}, exc_info=True)
         return
-    store(row, held)
+    store(row, held, mode)
 
 
-def _drop(order_id: Any) -> None:
-    """Make the copy unservable now (inside the writer's transaction), and every earlier ticket stale."""
+def _drop(order_id: Any, *, busy: bool) -> None:
+    """Make the copy unservable now, and every earlier ticket stale; `busy`: inside the writer's transaction,
+    which also keeps polls from filling the copy until its rebuild (or BUSY_SECONDS)."""
     key, gen = doc_key(order_id), _gen_key(order_id)
     try:
         pipe = _client().pipeline(transaction=False)
+        if busy:
+            pipe.incr(_busy_key(order_id))
+            pipe.expire(_busy_key(order_id), BUSY_SECONDS)
         pipe.incr(gen)
         pipe.expire(gen, 2 * settings.STATUS_CACHE_TTL)
         pipe.delete(key)
@@ -202,21 +254,21 @@ class CopyRebuild:
         self.status_order_id = str(order_id)
 
     def __call__(self) -> None:
-        refresh(self.status_order_id)
+        refresh(self.status_order_id, REBUILD)
 
 
 def order_changed(order_id: Any) -> None:
     """The order's status document may have changed in the current transaction: drop it now, rebuild on commit."""
-    if not enabled():
+    if not keeping():
         return
     if not connection.in_atomic_block:  # autocommit: the change is already committed
-        refresh(order_id)
+        refresh(order_id, FILL)
         return
     wanted = str(order_id)
     # Once per order per transaction (a paid order changes its rows four or five times in one).
     if any(getattr(entry[1], "status_order_id", None) == wanted for entry in connection.run_on_commit):
         return
-    _drop(order_id)
+    _drop(order_id, busy=True)
     transaction.on_commit(CopyRebuild(order_id))
 
 

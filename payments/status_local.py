@@ -56,7 +56,8 @@ class LocalCopies:
     def __init__(self, size: int | None = None) -> None:
         self.size = settings.STATUS_LOCAL_COPIES if size is None else size
         self._lock = threading.Lock()
-        # order id -> (kept at, copy); a copy is never trusted longer than Redis keeps it (STATUS_CACHE_TTL).
+        # order id -> (kept at, copy); a copy is never trusted longer than Redis keeps it (STATUS_CACHE_TTL
+        # from when it was built, CachedStatus.stored_at).
         self._copies: OrderedDict[str, tuple[float, CachedStatus]] = OrderedDict()
         self._heard = 0  # messages handled: a read that saw this change while it ran is not kept
         self._alive_until = 0.0  # monotonic: trust ends here unless the listener hears Redis again
@@ -82,7 +83,7 @@ class LocalCopies:
             held = self._copies.get(order_id)
             if held is None:
                 return None
-            if time.monotonic() - held[0] > settings.STATUS_CACHE_TTL:
+            if time.time() - held[1].stored_at > settings.STATUS_CACHE_TTL:  # no longer than Redis keeps it
                 del self._copies[order_id]
                 return None
             self._copies.move_to_end(order_id)

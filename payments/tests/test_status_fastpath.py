@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from threading import Thread
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -34,8 +35,8 @@ MISSING = "00000000-0000-4000-8000-000000000000"
 
 
 def call(app, order_id: str, key: str | None, *, etag: str | None = None, path: str | None = None,
-         query: str = "", method: str = "GET") -> tuple[int, dict[str, str], bytes]:
-    headers = {"HTTP_X_REQUEST_ID": "poll-1"}
+         query: str = "", method: str = "GET", **environ: str) -> tuple[int, dict[str, str], bytes]:
+    headers = {"HTTP_X_REQUEST_ID": "poll-1", **environ}
     if key is not None:
         headers["HTTP_AUTHORIZATION"] = f"Kiosk {key}"
     if etag is not None:
@@ -160,6 +161,9 @@ def test_anything_unusual_is_djangos(fast, kiosk, other_kiosk, rista):
         dict(key=key, query="x=1"),
         dict(key=key, method="HEAD"),
         dict(key=key, path=f"/api/v1/orders/{order_id}/status/"),
+        dict(key=key, HTTP_ACCEPT="text/html"),  # DRF: 406
+        dict(key=key, HTTP_ACCEPT="application/json; indent=4"),  # DRF: an indented body
+        dict(key=key, CONTENT_LENGTH="999999999"),  # the body limit: 413
     ]
     # The other kiosk's key is known to this process once Django has seen it.
     assert call(django_application, order_id, other_kiosk[1])[0] == 404
@@ -268,3 +272,39 @@ def test_a_process_that_stops_hearing_forgets_its_copies(fast, kiosk, rista):
     assert call(app, order_id, key)[0] == 200  # answered from Redis meanwhile
     assert copies.sync(timeout=10)  # listening again, with an empty memory
     same_answers(fast, order_id, key)
+
+
+def test_a_poll_during_a_changing_transaction_does_not_fill_the_old_state(fast, kiosk, rista):
+    """Between the drop and the commit, a poll reads the rows as they were: it answers them, but keeps no copy."""
+    device, key = kiosk
+    order = OrderFactory(device=device)
+    order_id = str(order.pk)
+    seen = {}
+
+    def another_request() -> None:  # on its own connection: it sees the committed (old) rows
+        try:
+            seen["answer"] = call(django_application, order_id, key)
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        order_transition(order_id=order.pk, to_status=OrderStatus.CANCELLED, actor="test")
+        poll = Thread(target=another_request)
+        poll.start()
+        poll.join()
+        assert seen["answer"][0] == 200 and b'"status":"PENDING"' in seen["answer"][2]
+        assert status_cache.read(order_id) is None  # not filled with what is about to change
+    copy = status_cache.read(order_id)
+    assert copy is not None and b'"status":"CANCELLED"' in copy.body
+
+
+def test_a_rebuild_that_never_runs_leaves_no_copy_behind(kiosk):
+    order = OrderFactory(device=kiosk[0])
+    status_cache.refresh(order.pk)
+    with transaction.atomic():
+        order_transition(order_id=order.pk, to_status=OrderStatus.CANCELLED, actor="test")
+        connection.run_on_commit = [entry for entry in connection.run_on_commit  # as if the process died
+                                    if not isinstance(entry[1], status_cache.CopyRebuild)]
+    assert status_cache.read(str(order.pk)) is None  # the next poll reads the database (and may fill after
+    row = status_row(order_id=order.pk)              # BUSY_SECONDS)
+    assert not status_cache.store(row, status_cache.ticket(order.pk))  # a fill waits out the open transaction
