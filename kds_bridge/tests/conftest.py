@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -16,6 +20,7 @@ from kds_bridge.models import KitchenDelivery
 from orders.models import Order
 from payments.confirmation import order_confirm_paid
 from testing.factories import OrderFactory
+from testing.realworker import wait_for
 
 PAYMENT_REFERENCE = "T2501061230001"
 
@@ -87,3 +92,48 @@ def paid_order(place_order) -> Callable[..., tuple[Order, KitchenDelivery]]:
 
 def money(value: Any) -> Decimal:
     return Decimal(str(value))
+
+
+# -- real-worker scenarios shared by the Redis and RabbitMQ broker tests ---------------------------------------
+
+def sale_post_in_flight(celery: Any, rista: Any, place_order: Any) -> str:
+    """A paid order whose sale POST has reached Rista, which stores it only 3 s later (our read timeout is 2 s):
+    the moment to kill its sender. Returns the order's id."""
+    fault(rista, mode="slow", delay=3, routes=["sale_post"])
+    order_id = place_order()["order_id"]
+    confirm(order_id)
+    wait_for(lambda: stats(rista)["requests"].get("sale_post", 0) == 1, 20, "the POST to arrive", celery)
+    return order_id
+
+
+def kill_worker(worker: Any, kill: str) -> float:
+    """SIGKILL the worker's main process ("main_process") or it and its pool; returns when (monotonic)."""
+    killed_at = time.monotonic()
+    if kill == "main_process":
+        os.kill(worker.pid, signal.SIGKILL)
+    else:
+        worker.kill_all()
+    return killed_at
+
+
+def orders_through_restarts(place_order: Any, restart: Callable[[], None], *, orders: int, restarts: int,
+                            timeout: float, what: str, celery: Any) -> list[str]:
+    """Place and confirm `orders` orders while `restart()` runs `restarts` times in a thread, one at a time,
+    spread among them; returns the orders' ids once the last restart has ended."""
+    done: list[threading.Event] = []
+
+    def run(event: threading.Event) -> None:
+        restart()
+        event.set()
+
+    order_ids = []
+    for n in range(orders):
+        order_ids.append(place_order()["order_id"])
+        confirm(order_ids[-1])  # publishes to the broker (or fails to, while it is down: counted, swept)
+        if n % (orders // restarts) == orders // restarts // 2:
+            if done:
+                wait_for(done[-1].is_set, timeout, f"the previous {what}", celery)
+            done.append(threading.Event())
+            threading.Thread(target=run, args=(done[-1],), daemon=True).start()
+    wait_for(done[-1].is_set, timeout, f"the last {what}", celery)
+    return order_ids

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from kds_bridge.models import DeliveryStatus, KitchenDelivery
-from kds_bridge.tests.conftest import confirm, control, fault
+from kds_bridge.tests.conftest import control, fault, orders_through_restarts
 from testing.realworker import use_broker, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -66,24 +65,14 @@ def test_every_paid_order_reaches_rista_once_through_a_redis_restart_under_load(
     fault(rista, mode="error", status=503, count=100_000, routes=["sale_post"])
     worker = celery.worker(concurrency=4, default_flags=False)
     celery.beat()
-    restarts: list[threading.Event] = []
 
-    def restart_redis(done: threading.Event) -> None:
+    def restart_redis() -> None:
         private_redis.stop()
         time.sleep(OUTAGE_SECONDS)  # long enough for the worker to notice, as a container restart is
         private_redis.start()
-        done.set()
 
-    order_ids = []
-    for n in range(ORDERS):
-        order_ids.append(place_order()["order_id"])
-        confirm(order_ids[-1])  # publishes to the private broker (or fails to, while it is down)
-        if n % (ORDERS // RESTARTS) == ORDERS // RESTARTS // 2:
-            if restarts:
-                wait_for(restarts[-1].is_set, 30, "the previous Redis restart", celery)
-            restarts.append(threading.Event())
-            threading.Thread(target=restart_redis, args=(restarts[-1],), daemon=True).start()
-    wait_for(restarts[-1].is_set, 30, "the last Redis restart", celery)
+    order_ids = orders_through_restarts(place_order, restart_redis, orders=ORDERS, restarts=RESTARTS, timeout=30,
+                                        what="Redis restart", celery=celery)
     control(rista, "DELETE", "/_control/faults")  # Rista answers again
 
     wait_for(lambda: open_deliveries() == 0 or not worker.alive(), 120, "every order delivered", celery)

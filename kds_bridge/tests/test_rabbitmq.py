@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import signal
-import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -22,7 +20,16 @@ from django.utils import timezone
 
 from kds_bridge.models import DeliveryStatus, KitchenDelivery
 from kds_bridge.services import lease_seconds
-from kds_bridge.tests.conftest import confirm, control, fault, sale_posts, stats
+from kds_bridge.tests.conftest import (
+    confirm,
+    control,
+    fault,
+    kill_worker,
+    orders_through_restarts,
+    sale_post_in_flight,
+    sale_posts,
+    stats,
+)
 from orders.models import Order, OrderStatus
 from payments.models import Payment
 from payments.tests.helpers import INITIATE, reference_of
@@ -176,15 +183,8 @@ def test_rabbitmq_redelivers_a_killed_worker_s_unacked_message_at_once(celery, r
     it, finds the dead sender's lease, waits for it to end and looks the sale up: one sale, no second
     POST. No beat runs, so the sweeper plays no part. Bound from the kill: the lease + SLACK."""
     worker = celery.worker()
-    fault(rista, mode="slow", delay=3, routes=["sale_post"])  # arrives now, stored after 3 s
-    order_id = place_order()["order_id"]
-    confirm(order_id)
-    wait_for(lambda: stats(rista)["requests"].get("sale_post", 0) == 1, 20, "the POST to arrive", celery)
-    killed_at = time.monotonic()
-    if kill == "main_process":
-        os.kill(worker.pid, signal.SIGKILL)
-    else:
-        worker.kill_all()
+    order_id = sale_post_in_flight(celery, rista, place_order)
+    killed_at = kill_worker(worker, kill)
     replacement = celery.worker()
     wait_for(lambda: "kds_bridge.tasks.kitchen_send_task[" in replacement.log_path.read_text(), 30,
              "the message redelivered to the replacement", celery)
@@ -230,24 +230,14 @@ def test_every_paid_order_reaches_rista_once_through_rabbitmq_restarts_under_loa
     with use_broker(private_rabbitmq.url):
         worker = celery.worker("--without-gossip", "--without-mingle", concurrency=4)  # compose's flags
         celery.beat()
-        restarts: list[threading.Event] = []
 
-        def restart(done: threading.Event) -> None:
+        def restart() -> None:
             private_rabbitmq.stop()
             time.sleep(OUTAGE_SECONDS)
             private_rabbitmq.start()
-            done.set()
 
-        order_ids = []
-        for n in range(ORDERS):
-            order_ids.append(place_order()["order_id"])
-            confirm(order_ids[-1])  # publishes to RabbitMQ (or fails to, while it is down: counted, swept)
-            if n % (ORDERS // RESTARTS) == ORDERS // RESTARTS // 2:
-                if restarts:
-                    wait_for(restarts[-1].is_set, 60, "the previous restart", celery)
-                restarts.append(threading.Event())
-                threading.Thread(target=restart, args=(restarts[-1],), daemon=True).start()
-        wait_for(restarts[-1].is_set, 60, "the last restart", celery)
+        order_ids = orders_through_restarts(place_order, restart, orders=ORDERS, restarts=RESTARTS, timeout=60,
+                                            what="restart", celery=celery)
         control(rista, "DELETE", "/_control/faults")  # Rista answers again
 
         def open_deliveries() -> int:

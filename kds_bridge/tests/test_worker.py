@@ -17,7 +17,7 @@ from django.conf import settings
 from kds_bridge.models import DeliveryStatus, KitchenDelivery, KitchenDeliveryAttempt
 from kds_bridge.services import lease_seconds
 from kds_bridge.tasks import kitchen_sweep_task
-from kds_bridge.tests.conftest import backdate, confirm, fault, sale_posts, stats
+from kds_bridge.tests.conftest import backdate, confirm, kill_worker, sale_post_in_flight, sale_posts, stats
 from orders.models import KitchenStatus, Order
 from testing.realworker import wait_for
 
@@ -60,10 +60,7 @@ def test_a_pool_child_killed_mid_send_is_redelivered_at_once_and_rista_gets_one_
     killed POST did reach Rista) and records it without posting again. Neither beat nor the sweeper runs.
     """
     worker = celery.worker()
-    fault(rista, mode="slow", delay=3, routes=["sale_post"])  # the client read timeout is 2 s: kill before
-    order_id = place_order()["order_id"]
-    confirm(order_id)
-    wait_for(lambda: stats(rista)["requests"].get("sale_post", 0) == 1, 20, "the POST to arrive", celery)
+    order_id = sale_post_in_flight(celery, rista, place_order)
     sending = delivery_of(order_id)
     assert sending.status == DeliveryStatus.SENDING
     sender_pid = int(sending.claimed_by.rsplit(":", 1)[1])
@@ -97,15 +94,8 @@ def test_a_killed_worker_s_order_is_re_sent_by_the_sweeper_within_the_bound(cele
                              "CELERY_BROKER_VISIBILITY_TIMEOUT": "3600"})
     worker = celery.worker()
     celery.beat()
-    fault(rista, mode="slow", delay=3, routes=["sale_post"])  # arrives now, stored after 3 s
-    order_id = place_order()["order_id"]
-    confirm(order_id)
-    wait_for(lambda: stats(rista)["requests"].get("sale_post", 0) == 1, 20, "the POST to arrive", celery)
-    killed_at = time.monotonic()
-    if kill == "main_process":
-        os.kill(worker.pid, signal.SIGKILL)
-    else:
-        worker.kill_all()
+    order_id = sale_post_in_flight(celery, rista, place_order)
+    killed_at = kill_worker(worker, kill)
     celery.worker()  # a replacement, at once (kombu would restore the unacked message only after an hour)
 
     bound = lease_seconds() + SWEEP_EVERY + SLACK

@@ -12,7 +12,7 @@ import itertools
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.conf import settings
@@ -41,14 +41,14 @@ class _RequestIds:
     """
 
     def __init__(self) -> None:
-        self._pid = -1
-        self._prefix = ""
-        self._counter = itertools.count()
+        # One tuple, replaced whole: a thread never pairs one prefix with another prefix's counter.
+        self._state: tuple[int, str, Iterator[int]] = (-1, "", itertools.count())
 
     def new(self) -> str:
-        if self._pid != os.getpid():  # first use, or a forked child: its own random prefix
-            self._prefix, self._counter, self._pid = uuid.uuid4().hex[:16], itertools.count(), os.getpid()
-        return f"{self._prefix}{next(self._counter):016x}"
+        pid, prefix, counter = self._state
+        if pid != os.getpid():  # first use, or a forked child: its own random prefix
+            pid, prefix, counter = self._state = (os.getpid(), uuid.uuid4().hex[:16], itertools.count())
+        return f"{prefix}{next(counter):016x}"
 
 
 _ids = _RequestIds()
